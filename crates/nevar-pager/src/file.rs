@@ -1,0 +1,93 @@
+//! The real backend: a locked file, grown with `fallocate`, mapped with `mmap`.
+
+use std::fs::{File, OpenOptions, TryLockError};
+use std::os::unix::fs::FileExt;
+use std::path::Path;
+
+use memmap2::{MmapOptions, MmapRaw};
+
+use crate::error::{PagerError, Result};
+use crate::storage::{Region, Storage};
+
+/// A database file held under an exclusive advisory lock (`flock`), which makes a second open
+/// (another process, or another handle in this one) fail with [`PagerError::AlreadyOpen`].
+pub struct FileStorage {
+    file: File,
+}
+
+impl FileStorage {
+    /// Opens (creating if missing) and locks the file at `path`.
+    pub fn open(path: &Path) -> Result<FileStorage> {
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path)
+            .map_err(PagerError::io("open"))?;
+        match file.try_lock() {
+            Ok(()) => Ok(FileStorage { file }),
+            Err(TryLockError::WouldBlock) => Err(PagerError::AlreadyOpen),
+            Err(TryLockError::Error(e)) => Err(PagerError::Io { op: "lock", source: e }),
+        }
+    }
+}
+
+struct MappedRegion(MmapRaw);
+
+impl Region for MappedRegion {
+    fn as_ptr(&self) -> *mut u8 {
+        self.0.as_mut_ptr()
+    }
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+}
+
+impl Storage for FileStorage {
+    fn len(&self) -> Result<u64> {
+        Ok(self.file.metadata().map_err(PagerError::io("stat"))?.len())
+    }
+
+    fn grow(&self, len: u64) -> Result<()> {
+        let old = self.len()?;
+        if len <= old {
+            return Ok(());
+        }
+        match rustix::fs::fallocate(&self.file, rustix::fs::FallocateFlags::empty(), old, len - old) {
+            Ok(()) => Ok(()),
+            Err(rustix::io::Errno::OPNOTSUPP) => {
+                // No fallocate on this filesystem: extend, then write a zero into every block of
+                // the new range so the blocks are really allocated now.
+                self.file.set_len(len).map_err(PagerError::io("grow"))?;
+                let mut at = old;
+                while at < len {
+                    self.file.write_at(&[0], at).map_err(PagerError::io("grow probe"))?;
+                    at += 4096;
+                }
+                Ok(())
+            }
+            Err(e) => Err(PagerError::Io { op: "grow", source: e.into() }),
+        }
+    }
+
+    fn truncate(&self, len: u64) -> Result<()> {
+        self.file.set_len(len).map_err(PagerError::io("truncate"))
+    }
+
+    fn map(&self, offset: u64, len: usize) -> Result<Box<dyn Region>> {
+        // `MmapRaw` hands out a raw pointer; all access goes through the pager's checks.
+        let map = MmapOptions::new().offset(offset).len(len).map_raw(&self.file).map_err(PagerError::io("map"))?;
+        Ok(Box::new(MappedRegion(map)))
+    }
+
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<usize> {
+        self.file.read_at(buf, offset).map_err(PagerError::io("read"))
+    }
+
+    fn sync(&self) -> Result<()> {
+        // On Linux, pages dirtied through a shared map live in the page cache of this inode, so
+        // one fdatasync makes them durable together with any change of the file's length.
+        self.file.sync_data().map_err(PagerError::io("sync"))
+    }
+}

@@ -1,0 +1,28 @@
+//! The file under a nevar database, and its memory.
+//!
+//! A [`Pager`] turns page numbers into slices of mapped memory. The file grows by mapping new
+//! [segments](segments) of geometrically increasing size; a segment, once mapped, never moves
+//! and never unmaps while the pager lives, so a slice handed to a reader stays valid for the
+//! reader's whole life. Memory comes from a [`Storage`] backend: [`FileStorage`] (a real file,
+//! locked, grown with `fallocate`, mapped with `mmap`) or [`SimulatedDisk`] (heap memory that can
+//! produce power-loss images for crash tests).
+//!
+//! This is the only nevar crate with `unsafe` code: handing out slices of mapped memory.
+
+mod dirty;
+mod error;
+mod file;
+mod pager;
+pub mod segments;
+mod sim;
+mod storage;
+
+pub use dirty::Dirty;
+pub use error::{PagerError, Result};
+pub use file::FileStorage;
+pub use pager::{Pager, PagerStats};
+pub use sim::{CrashMode, SimulatedDisk};
+pub use storage::{Region, Storage};
+
+/// A page number (same as `nevar_page::PageNo`).
+pub type PageNo = u64;

@@ -1,0 +1,224 @@
+//! Page numbers to memory, growth, sync.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
+
+use crate::PageNo;
+use crate::dirty::Dirty;
+use crate::error::{PagerError, Result};
+use crate::segments::{Geometry, MAX_SEGMENTS};
+use crate::storage::{Region, Storage};
+
+/// Default size of segment 0: 64 MiB of address space (the file itself grows in smaller steps).
+pub const DEFAULT_SEGMENT_BASE: u64 = 64 << 20;
+/// Smallest growth step of the file.
+const MIN_GROWTH: u64 = 1 << 20;
+
+/// Counters for statistics and tests.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PagerStats {
+    /// Sync points (`sync` calls that reached the storage).
+    pub syncs: u64,
+    /// Times the file was extended.
+    pub grows: u64,
+    /// Pages in the file.
+    pub file_pages: u64,
+    /// Segments mapped.
+    pub segments: usize,
+}
+
+/// Hands out pages of mapped memory by page number.
+///
+/// Invariants:
+/// - `segments[k]` is written once (null to the mapping's address) and never changes again;
+///   the mapping it points to lives as long as the pager (kept in `regions`).
+/// - `file_pages` only counts pages backed by the storage, so a checked access never faults.
+pub struct Pager {
+    storage: Box<dyn Storage>,
+    page_size: usize,
+    page_shift: u32,
+    geometry: Geometry,
+    segments: [AtomicPtr<u8>; MAX_SEGMENTS],
+    regions: Mutex<Vec<Box<dyn Region>>>,
+    file_pages: AtomicU64,
+    syncs: AtomicU64,
+    grows: AtomicU64,
+}
+
+impl Pager {
+    /// A pager over `storage` with pages of `page_size` bytes and segment 0 of `segment_base`
+    /// bytes (a power of two, at least the page size). Maps the storage's current length.
+    pub fn new(storage: Box<dyn Storage>, page_size: usize, segment_base: u64) -> Result<Pager> {
+        assert!(page_size.is_power_of_two() && segment_base >= page_size as u64);
+        let len = storage.len()?;
+        let pager = Pager {
+            storage,
+            page_size,
+            page_shift: page_size.trailing_zeros(),
+            geometry: Geometry::new(segment_base),
+            segments: std::array::from_fn(|_| AtomicPtr::new(std::ptr::null_mut())),
+            regions: Mutex::new(Vec::new()),
+            file_pages: AtomicU64::new(0),
+            syncs: AtomicU64::new(0),
+            grows: AtomicU64::new(0),
+        };
+        let pages = len / page_size as u64;
+        pager.map_through(pages)?;
+        pager.file_pages.store(pages, Ordering::Release);
+        Ok(pager)
+    }
+
+    /// A pager with the default segment size.
+    pub fn with_default_segments(storage: Box<dyn Storage>, page_size: usize) -> Result<Pager> {
+        Pager::new(storage, page_size, DEFAULT_SEGMENT_BASE)
+    }
+
+    /// The page size.
+    pub fn page_size(&self) -> usize {
+        self.page_size
+    }
+
+    /// The storage under this pager.
+    pub fn storage(&self) -> &dyn Storage {
+        &*self.storage
+    }
+
+    /// Pages the file holds now.
+    #[inline]
+    pub fn file_pages(&self) -> u64 {
+        self.file_pages.load(Ordering::Acquire)
+    }
+
+    /// Counters.
+    pub fn stats(&self) -> PagerStats {
+        PagerStats {
+            syncs: self.syncs.load(Ordering::Relaxed),
+            grows: self.grows.load(Ordering::Relaxed),
+            file_pages: self.file_pages(),
+            segments: self.regions.lock().expect("pager lock").len(),
+        }
+    }
+
+    /// First page of the segment after the one holding page `no`: a run starting at `no`
+    /// must end at or before it.
+    pub fn segment_end(&self, no: PageNo) -> PageNo {
+        let k = self.geometry.segment_of(no << self.page_shift);
+        self.geometry.end(k) >> self.page_shift
+    }
+
+    /// Checks the run `[no, no + count)` and returns the address of its first byte.
+    #[inline]
+    fn locate(&self, no: PageNo, count: u64) -> Result<*mut u8> {
+        let file_pages = self.file_pages();
+        match no.checked_add(count) {
+            Some(end) if count > 0 && end <= file_pages => {}
+            _ => return Err(PagerError::OutOfBounds { page: no, count, file_pages }),
+        }
+        let offset = no << self.page_shift;
+        let k = self.geometry.segment_of(offset);
+        let last = (no + count) << self.page_shift;
+        if last > self.geometry.end(k) {
+            return Err(PagerError::StraddlesSegment { page: no, count });
+        }
+        let base = self.segments[k].load(Ordering::Acquire);
+        debug_assert!(!base.is_null(), "pages below file_pages are mapped");
+        if base.is_null() {
+            return Err(PagerError::OutOfBounds { page: no, count, file_pages });
+        }
+        // SAFETY: `offset - start(k)` is inside segment k's mapping (checked against its end
+        // above), so the pointer stays within one allocated object.
+        Ok(unsafe { base.add((offset - self.geometry.start(k)) as usize) })
+    }
+
+    /// The bytes of page `no`.
+    #[inline]
+    pub fn page(&self, no: PageNo) -> Result<&[u8]> {
+        self.run(no, 1)
+    }
+
+    /// The bytes of the `count` pages starting at `no`, as one slice.
+    #[inline]
+    pub fn run(&self, no: PageNo, count: u64) -> Result<&[u8]> {
+        let ptr = self.locate(no, count)?;
+        // SAFETY: `locate` proved the range lies inside one live mapping backed by the file,
+        // and mappings live as long as `self`. Nobody writes these bytes while the slice lives:
+        // writers only write pages in their `Dirty` set, which by the MVCC invariant are
+        // unreachable from any snapshot a reader reads through.
+        Ok(unsafe { std::slice::from_raw_parts(ptr, (count << self.page_shift) as usize) })
+    }
+
+    /// Page `no` for writing; it must be a dirty page of the caller's transaction.
+    #[inline]
+    pub fn page_mut<'a>(&'a self, dirty: &'a mut Dirty, no: PageNo) -> Result<&'a mut [u8]> {
+        self.run_mut(dirty, no, 1)
+    }
+
+    /// The dirty run of `count` pages at `no`, for writing.
+    pub fn run_mut<'a>(&'a self, dirty: &'a mut Dirty, no: PageNo, count: u64) -> Result<&'a mut [u8]> {
+        if dirty.run_len(no).is_none_or(|n| u64::from(n) < count) {
+            return Err(PagerError::NotWritable { page: no });
+        }
+        let ptr = self.locate(no, count)?;
+        // SAFETY: the range is inside one live mapping (see `run`). The run is in `dirty`, the
+        // single writer's token, borrowed mutably for the slice's life, so no other mutable
+        // slice of it exists; no reader can reach it (MVCC invariant).
+        Ok(unsafe { std::slice::from_raw_parts_mut(ptr, (count << self.page_shift) as usize) })
+    }
+
+    /// Maps every segment needed to cover `pages` pages.
+    fn map_through(&self, pages: u64) -> Result<()> {
+        if pages == 0 {
+            return Ok(());
+        }
+        let last = self.geometry.segment_of((pages << self.page_shift) - 1);
+        if last >= MAX_SEGMENTS {
+            return Err(PagerError::TooLarge { pages });
+        }
+        let mut regions = self.regions.lock().expect("pager lock");
+        for k in 0..=last {
+            if !self.segments[k].load(Ordering::Acquire).is_null() {
+                continue;
+            }
+            let len = usize::try_from(self.geometry.len(k)).map_err(|_| PagerError::TooLarge { pages })?;
+            let region = self.storage.map(self.geometry.start(k), len)?;
+            self.segments[k].store(region.as_ptr(), Ordering::Release);
+            regions.push(region);
+            tracing::debug!(segment = k, bytes = len, "mapped segment");
+        }
+        Ok(())
+    }
+
+    /// Makes the file hold at least `pages` pages, growing it by at least a quarter (and at
+    /// least 1 MiB) so growth is rare. Space is reserved now: a full disk fails here.
+    pub fn grow_to(&self, pages: PageNo) -> Result<()> {
+        let have = self.file_pages();
+        if pages <= have {
+            return Ok(());
+        }
+        let step = (have / 4).max(MIN_GROWTH >> self.page_shift);
+        let target = pages.max(have + step);
+        let _span = tracing::debug_span!("grow", from_pages = have, to_pages = target).entered();
+        self.map_through(target)?;
+        self.storage.grow(target << self.page_shift)?;
+        self.grows.fetch_add(1, Ordering::Relaxed);
+        self.file_pages.store(target, Ordering::Release);
+        Ok(())
+    }
+
+    /// Shrinks the file to `pages` pages. The caller guarantees no snapshot can reach a page at
+    /// or beyond `pages`; the mappings stay (only file blocks are given back).
+    pub fn shrink_to(&self, pages: PageNo) -> Result<()> {
+        if pages >= self.file_pages() {
+            return Ok(());
+        }
+        self.file_pages.store(pages, Ordering::Release);
+        self.storage.truncate(pages << self.page_shift)
+    }
+
+    /// Makes every page written so far durable: one sync point.
+    pub fn sync(&self) -> Result<()> {
+        self.storage.sync()?;
+        self.syncs.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+}

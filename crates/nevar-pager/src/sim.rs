@@ -1,0 +1,246 @@
+//! `SimulatedDisk`: heap memory standing in for a file, able to produce power-loss images.
+//!
+//! The disk keeps two states: the *volatile* one (what the regions hold, like a page cache)
+//! and the *durable* one (what the last `sync` saw). [`SimulatedDisk::crash_image`] builds the
+//! bytes a real disk might hold after losing power now: every 4 KiB block whose volatile
+//! content differs from its durable content is kept, dropped, torn at 512-byte sectors or
+//! filled with garbage, as a seed decides; the length is the durable or the volatile one.
+
+use std::sync::{Arc, Mutex};
+
+use crate::error::Result;
+use crate::storage::{Region, Storage};
+
+/// Granularity at which unsynced data is lost.
+const BLOCK: usize = 4096;
+/// Granularity of a torn write.
+const SECTOR: usize = 512;
+
+/// What may happen to each unsynced block in a crash image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CrashMode {
+    /// Each unsynced block is kept, dropped or torn at random.
+    Mixed,
+    /// Every unsynced block reaches the disk.
+    KeepAll,
+    /// No unsynced block reaches the disk.
+    DropAll,
+    /// Each unsynced block is kept, dropped, torn, or filled with garbage.
+    Hostile,
+}
+
+/// Heap-backed memory of one mapped range, allocated zeroed (the OS commits it lazily). Its
+/// buffer never moves while the region lives.
+struct HeapRegion {
+    ptr: *mut u8,
+    len: usize,
+}
+
+// SAFETY: the bytes are plain memory; concurrent access follows the pager's page discipline
+// (readers read committed pages, the single writer writes only its own dirty pages), exactly
+// as for a shared file mapping.
+unsafe impl Sync for HeapRegion {}
+// SAFETY: as above; the allocation is owned and may be freed from any thread.
+unsafe impl Send for HeapRegion {}
+
+impl HeapRegion {
+    fn layout(len: usize) -> std::alloc::Layout {
+        std::alloc::Layout::from_size_align(len.max(1), 4096).expect("region layout")
+    }
+
+    fn new(len: usize) -> HeapRegion {
+        // SAFETY: the layout has non-zero size.
+        let ptr = unsafe { std::alloc::alloc_zeroed(Self::layout(len)) };
+        if ptr.is_null() {
+            std::alloc::handle_alloc_error(Self::layout(len));
+        }
+        HeapRegion { ptr, len }
+    }
+
+    /// The bytes `[at, at + out.len())` of the region, copied out.
+    fn read(&self, at: usize, out: &mut [u8]) {
+        assert!(at + out.len() <= self.len);
+        // SAFETY: in bounds (asserted); sync and crash calls come from the single writer thread,
+        // so no write to these bytes runs concurrently.
+        unsafe { std::ptr::copy_nonoverlapping(self.ptr.add(at), out.as_mut_ptr(), out.len()) }
+    }
+
+    /// Overwrites `[at, at + src.len())` (used while the region is not yet shared).
+    fn write(&self, at: usize, src: &[u8]) {
+        assert!(at + src.len() <= self.len);
+        // SAFETY: in bounds (asserted); called before the region is handed to the pager.
+        unsafe { std::ptr::copy_nonoverlapping(src.as_ptr(), self.ptr.add(at), src.len()) }
+    }
+}
+
+impl Drop for HeapRegion {
+    fn drop(&mut self) {
+        // SAFETY: allocated in `new` with this layout, freed once.
+        unsafe { std::alloc::dealloc(self.ptr, Self::layout(self.len)) }
+    }
+}
+
+impl Region for Arc<HeapRegion> {
+    fn as_ptr(&self) -> *mut u8 {
+        self.ptr
+    }
+    fn len(&self) -> usize {
+        self.len
+    }
+}
+
+#[derive(Default)]
+struct SimState {
+    len: u64,
+    durable: Vec<u8>,
+    regions: Vec<(u64, Arc<HeapRegion>)>,
+    syncs: u64,
+}
+
+impl SimState {
+    /// The volatile bytes `[at, at + out.len())`: from regions where mapped, else durable.
+    fn volatile(&self, at: u64, out: &mut [u8]) {
+        out.fill(0);
+        let end = at + out.len() as u64;
+        let known = (self.durable.len() as u64).clamp(at, end);
+        out[..(known - at) as usize].copy_from_slice(&self.durable[at as usize..known as usize]);
+        for (start, region) in &self.regions {
+            let (from, to) = (at.max(*start), end.min(start + region.len as u64));
+            if from < to {
+                region.read((from - start) as usize, &mut out[(from - at) as usize..(to - at) as usize]);
+            }
+        }
+    }
+
+    fn snapshot_volatile(&self) -> Vec<u8> {
+        let mut out = vec![0u8; self.len as usize];
+        self.volatile(0, &mut out);
+        out
+    }
+}
+
+/// A simulated disk for crash tests. Clones share the same disk.
+#[derive(Clone, Default)]
+pub struct SimulatedDisk {
+    state: Arc<Mutex<SimState>>,
+}
+
+impl SimulatedDisk {
+    /// An empty disk.
+    pub fn new() -> SimulatedDisk {
+        SimulatedDisk::default()
+    }
+
+    /// A disk whose durable content is `image` (e.g. a crash image of another disk).
+    pub fn from_image(image: Vec<u8>) -> SimulatedDisk {
+        let disk = SimulatedDisk::new();
+        {
+            let mut s = disk.state.lock().expect("sim lock");
+            s.len = image.len() as u64;
+            s.durable = image;
+        }
+        disk
+    }
+
+    /// Number of sync calls so far.
+    pub fn syncs(&self) -> u64 {
+        self.state.lock().expect("sim lock").syncs
+    }
+
+    /// What the disk would hold after losing power now.
+    pub fn crash_image(&self, seed: u64, mode: CrashMode) -> Vec<u8> {
+        let s = self.state.lock().expect("sim lock");
+        let mut rng = SplitMix(seed);
+        let volatile = s.snapshot_volatile();
+        let len = if s.len as usize == s.durable.len() || rng.next() % 2 == 0 { s.durable.len() } else { volatile.len() };
+        let mut image = s.durable.clone();
+        image.resize(len, 0);
+        for (b, chunk) in image.chunks_mut(BLOCK).enumerate() {
+            let at = b * BLOCK;
+            let Some(new) = volatile.get(at..at + chunk.len()) else { continue };
+            if new == chunk {
+                continue;
+            }
+            let choice = match mode {
+                CrashMode::KeepAll => 0,
+                CrashMode::DropAll => 1,
+                CrashMode::Mixed => rng.next() % 3,
+                CrashMode::Hostile => rng.next() % 4,
+            };
+            match choice {
+                0 => chunk.copy_from_slice(new),
+                1 => {}
+                2 => {
+                    for (sector, (dst, src)) in chunk.chunks_mut(SECTOR).zip(new.chunks(SECTOR)).enumerate() {
+                        if (rng.next() >> (sector % 8)) & 1 == 1 {
+                            dst.copy_from_slice(src);
+                        }
+                    }
+                }
+                _ => chunk.iter_mut().for_each(|b| *b = rng.next() as u8),
+            }
+        }
+        image
+    }
+
+    /// The durable bytes (what a crash that drops every unsynced block would leave).
+    pub fn durable_image(&self) -> Vec<u8> {
+        self.state.lock().expect("sim lock").durable.clone()
+    }
+}
+
+impl Storage for SimulatedDisk {
+    fn len(&self) -> Result<u64> {
+        Ok(self.state.lock().expect("sim lock").len)
+    }
+
+    fn grow(&self, len: u64) -> Result<()> {
+        let mut s = self.state.lock().expect("sim lock");
+        s.len = s.len.max(len);
+        Ok(())
+    }
+
+    fn truncate(&self, len: u64) -> Result<()> {
+        let mut s = self.state.lock().expect("sim lock");
+        s.len = len;
+        Ok(())
+    }
+
+    fn map(&self, offset: u64, len: usize) -> Result<Box<dyn Region>> {
+        let mut s = self.state.lock().expect("sim lock");
+        let region = Arc::new(HeapRegion::new(len));
+        let known = s.durable.len().saturating_sub(offset as usize).min(len);
+        if known > 0 {
+            region.write(0, &s.durable[offset as usize..offset as usize + known]);
+        }
+        s.regions.push((offset, Arc::clone(&region)));
+        Ok(Box::new(region))
+    }
+
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<usize> {
+        let s = self.state.lock().expect("sim lock");
+        let n = (s.len.saturating_sub(offset) as usize).min(buf.len());
+        s.volatile(offset, &mut buf[..n]);
+        Ok(n)
+    }
+
+    fn sync(&self) -> Result<()> {
+        let mut s = self.state.lock().expect("sim lock");
+        s.durable = s.snapshot_volatile();
+        s.syncs += 1;
+        Ok(())
+    }
+}
+
+/// A tiny deterministic generator for crash choices (splitmix64).
+struct SplitMix(u64);
+
+impl SplitMix {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+}

@@ -1,0 +1,38 @@
+//! The backend trait under the pager.
+
+use crate::error::Result;
+
+/// A block of memory mapped over a byte range of the storage. Its address never changes and
+/// it stays valid until dropped.
+pub trait Region: Send + Sync {
+    /// Start of the mapped memory.
+    fn as_ptr(&self) -> *mut u8;
+    /// Length of the mapping in bytes.
+    fn len(&self) -> usize;
+    /// Whether the mapping is empty.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Where a database's bytes live: a real file or a simulated disk.
+pub trait Storage: Send + Sync {
+    /// Current length in bytes.
+    fn len(&self) -> Result<u64>;
+    /// Whether the storage holds no bytes.
+    fn is_empty(&self) -> Result<bool> {
+        Ok(self.len()? == 0)
+    }
+    /// Extends the storage to `len` bytes with space really reserved, so that running out of
+    /// disk is reported here and not as a fault on a later store through a map.
+    fn grow(&self, len: u64) -> Result<()>;
+    /// Shrinks the storage to `len` bytes.
+    fn truncate(&self, len: u64) -> Result<()>;
+    /// Maps `len` bytes starting at `offset`. The range may extend past the current length;
+    /// only bytes below the length may be touched.
+    fn map(&self, offset: u64, len: usize) -> Result<Box<dyn Region>>;
+    /// Reads bytes without a map (used before the page size is known).
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<usize>;
+    /// Makes every write done so far through any region durable.
+    fn sync(&self) -> Result<()>;
+}

@@ -1,0 +1,180 @@
+//! The pager's behaviour, run over both backends.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use nevar_pager::*;
+
+const PS: usize = 4096;
+
+fn backends() -> Vec<(&'static str, Box<dyn Storage>, Option<tempfile::TempDir>)> {
+    let dir = tempfile::tempdir().unwrap();
+    let file = FileStorage::open(&dir.path().join("db")).unwrap();
+    vec![("file", Box::new(file), Some(dir)), ("sim", Box::new(SimulatedDisk::new()), None)]
+}
+
+#[test]
+fn write_read_round_trip_and_bounds() {
+    for (name, storage, _dir) in backends() {
+        let pager = Pager::new(storage, PS, 1 << 20).unwrap();
+        assert_eq!(pager.file_pages(), 0, "{name}");
+        assert!(matches!(pager.page(0), Err(PagerError::OutOfBounds { .. })));
+        pager.grow_to(10).unwrap();
+        assert!(pager.file_pages() >= 10);
+        let mut dirty = Dirty::new();
+        assert!(matches!(pager.page_mut(&mut dirty, 3), Err(PagerError::NotWritable { page: 3 })));
+        dirty.insert(3, 1);
+        pager.page_mut(&mut dirty, 3).unwrap().fill(0xAB);
+        assert!(pager.page(3).unwrap().iter().all(|&b| b == 0xAB), "{name}");
+        assert!(pager.page(2).unwrap().iter().all(|&b| b == 0), "{name}");
+        let end = pager.file_pages();
+        assert!(matches!(pager.page(end), Err(PagerError::OutOfBounds { .. })));
+        assert!(matches!(pager.run(u64::MAX, 2), Err(PagerError::OutOfBounds { .. })));
+    }
+}
+
+#[test]
+fn runs_never_straddle_segments() {
+    for (_, storage, _dir) in backends() {
+        let pager = Pager::new(storage, PS, 1 << 20).unwrap();
+        let seg0_pages = (1 << 20) / PS as u64;
+        assert_eq!(pager.segment_end(0), seg0_pages);
+        assert_eq!(pager.segment_end(seg0_pages), 3 * seg0_pages);
+        pager.grow_to(3 * seg0_pages).unwrap();
+        assert!(matches!(pager.run(seg0_pages - 1, 2), Err(PagerError::StraddlesSegment { .. })));
+        assert_eq!(pager.run(seg0_pages, 2 * seg0_pages).unwrap().len(), 2 << 20);
+    }
+}
+
+#[test]
+fn sync_counts_and_persists_across_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    {
+        let pager = Pager::new(Box::new(FileStorage::open(&path).unwrap()), PS, 1 << 20).unwrap();
+        pager.grow_to(4).unwrap();
+        let mut dirty = Dirty::new();
+        dirty.insert(1, 1);
+        pager.page_mut(&mut dirty, 1).unwrap()[..5].copy_from_slice(b"hello");
+        pager.sync().unwrap();
+        pager.sync().unwrap();
+        assert_eq!(pager.stats().syncs, 2);
+    }
+    let pager = Pager::new(Box::new(FileStorage::open(&path).unwrap()), PS, 1 << 20).unwrap();
+    assert_eq!(&pager.page(1).unwrap()[..5], b"hello");
+}
+
+/// Grows the mapped space from one page to over 1 GiB while a reader thread keeps reading
+/// slices taken from segment 0 before growth began: they stay valid and unchanged.
+#[test]
+fn growth_to_a_gibibyte_keeps_old_slices_valid() {
+    for (name, storage, _dir) in backends() {
+        let pager = Arc::new(Pager::new(storage, PS, 1 << 20).unwrap());
+        pager.grow_to(1).unwrap();
+        let mut dirty = Dirty::new();
+        dirty.insert(0, 1);
+        pager.page_mut(&mut dirty, 0).unwrap().fill(0x5A);
+        let done = Arc::new(AtomicBool::new(false));
+        let reader = {
+            let (pager, done) = (Arc::clone(&pager), Arc::clone(&done));
+            std::thread::spawn(move || {
+                let held = pager.page(0).unwrap();
+                let mut reads = 0u64;
+                while !done.load(Ordering::Acquire) {
+                    assert!(held.iter().all(|&b| b == 0x5A));
+                    assert_eq!(pager.page(0).unwrap().as_ptr(), held.as_ptr());
+                    reads += 1;
+                }
+                reads
+            })
+        };
+        let mut pages = 1u64;
+        while pages * (PS as u64) < (1 << 30) + (1 << 20) {
+            pages *= 2;
+            pager.grow_to(pages).unwrap();
+            // Touch the last page of the new space.
+            let last = pager.file_pages() - 1;
+            dirty.insert(last, 1);
+            pager.page_mut(&mut dirty, last).unwrap()[0] = 1;
+        }
+        done.store(true, Ordering::Release);
+        assert!(reader.join().unwrap() > 0, "{name}");
+        assert!(pager.file_pages() * PS as u64 > 1 << 30);
+        assert!(pager.stats().segments >= 10, "{name}: {:?}", pager.stats());
+    }
+}
+
+#[test]
+fn second_open_in_process_is_already_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    let first = Pager::new(Box::new(FileStorage::open(&path).unwrap()), PS, 1 << 20).unwrap();
+    assert!(matches!(FileStorage::open(&path), Err(PagerError::AlreadyOpen)));
+    first.grow_to(1).unwrap();
+    assert!(first.page(0).is_ok(), "the first handle still works");
+}
+
+const CHILD_ENV: &str = "NEVAR_PAGER_CHILD_OPEN";
+
+/// Child half of `second_open_from_another_process_is_already_open`.
+#[test]
+fn child_open_probe() {
+    let Ok(path) = std::env::var(CHILD_ENV) else { return };
+    match FileStorage::open(path.as_ref()) {
+        Err(PagerError::AlreadyOpen) => std::process::exit(42),
+        other => panic!("expected AlreadyOpen, got {:?}", other.err()),
+    }
+}
+
+#[test]
+fn second_open_from_another_process_is_already_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    let first = Pager::new(Box::new(FileStorage::open(&path).unwrap()), PS, 1 << 20).unwrap();
+    let status = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "child_open_probe", "--nocapture"])
+        .env(CHILD_ENV, &path)
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(42), "child saw AlreadyOpen");
+    first.grow_to(1).unwrap();
+    assert!(first.page(0).is_ok());
+}
+
+#[test]
+fn simulated_disk_crash_images() {
+    let disk = SimulatedDisk::new();
+    let pager = Pager::new(Box::new(disk.clone()), PS, 1 << 20).unwrap();
+    pager.grow_to(8).unwrap();
+    let mut dirty = Dirty::new();
+    for p in 0..8 {
+        dirty.insert(p, 1);
+        pager.page_mut(&mut dirty, p).unwrap().fill(1);
+    }
+    pager.sync().unwrap();
+    assert_eq!(disk.syncs(), 1);
+    for p in 0..4 {
+        pager.page_mut(&mut dirty, p).unwrap().fill(2);
+    }
+    let dropped = disk.crash_image(1, CrashMode::DropAll);
+    assert!(dropped[..8 * PS].iter().all(|&b| b == 1));
+    let kept = disk.crash_image(1, CrashMode::KeepAll);
+    assert!(kept[..4 * PS].iter().all(|&b| b == 2) && kept[4 * PS..8 * PS].iter().all(|&b| b == 1));
+    let mut saw_torn = false;
+    for seed in 0..20 {
+        let img = disk.crash_image(seed, CrashMode::Mixed);
+        assert!(img[4 * PS..8 * PS].iter().all(|&b| b == 1), "synced blocks never change");
+        for block in img[..4 * PS].chunks(PS) {
+            saw_torn |= block.contains(&1) && block.contains(&2);
+            for sector in block.chunks(512) {
+                assert!(sector.iter().all(|&b| b == sector[0]), "tears happen at sector boundaries");
+            }
+        }
+    }
+    assert!(saw_torn);
+    // A disk made from an image starts with that image as its durable content.
+    let again = SimulatedDisk::from_image(kept.clone());
+    let pager = Pager::new(Box::new(again), PS, 1 << 20).unwrap();
+    assert_eq!(pager.page(0).unwrap()[0], 2);
+    assert_eq!(pager.page(7).unwrap()[0], 1);
+}
