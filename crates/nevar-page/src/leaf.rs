@@ -217,3 +217,10 @@ fn encode(cell: &mut [u8], key: &[u8], value: ValueRef<'_>) {
         }
     }
 }
+
+/// Encodes a leaf cell into a new buffer (used when a cell must be placed by a split).
+pub fn encode_leaf_cell(key: &[u8], value: ValueRef<'_>) -> Vec<u8> {
+    let mut cell = vec![0u8; leaf_cell_len(key.len(), &value)];
+    encode(&mut cell, key, value);
+    cell
+}

@@ -22,7 +22,9 @@ pub use header::{
     DEFAULT_PAGE_SIZE, HEADER_LEN, MAX_PAGE_SIZE, MIN_PAGE_SIZE, PageHeader, PageKind, PageNo,
     TxnId, header, header_mut, valid_page_size,
 };
-pub use leaf::{LEAF_CELL_FIXED, Leaf, LeafMut, LeafValue, OVERFLOW_REF_LEN, ValueRef, leaf_cell_len};
+pub use leaf::{
+    LEAF_CELL_FIXED, Leaf, LeafMut, LeafValue, OVERFLOW_REF_LEN, ValueRef, encode_leaf_cell, leaf_cell_len,
+};
 pub use meta::{FORMAT_VERSION, MAGIC, META_CLEAN_SHUTDOWN, Meta, MetaFields, TreeRoot};
 pub use overflow::{Overflow, overflow_pages};
 pub use slotted::{Limits, SLOT_LEN};

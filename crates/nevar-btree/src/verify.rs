@@ -1,0 +1,138 @@
+//! The tree checker.
+
+use std::collections::HashSet;
+
+use nevar_page::{LeafValue, Limits, PageNo, TxnId, overflow_pages};
+
+use crate::desc::TreeDesc;
+use crate::error::{Result, corrupted};
+use crate::node::{MAX_DEPTH, Node, load};
+use crate::store::PageStore;
+use crate::value::read_value;
+
+/// What [`verify`] found in a sound tree.
+#[derive(Debug, Default, Clone)]
+pub struct VerifyReport {
+    /// Every page and run the tree owns, as (first page, pages).
+    pub pages: Vec<(PageNo, u64)>,
+    /// The same counts as a descriptor, computed by walking.
+    pub counted: TreeDesc,
+    /// Bytes used in leaf pages (slots and cells), for fill statistics.
+    pub leaf_bytes: u64,
+    /// Bytes used in branch pages.
+    pub branch_bytes: u64,
+}
+
+struct Walk<'a, S: ?Sized> {
+    store: &'a S,
+    limits: Limits,
+    seen: HashSet<PageNo>,
+    report: VerifyReport,
+}
+
+/// Checks the tree `desc` and returns the pages it owns. Checks: each page reached once;
+/// each child's writer txn matches its parent's record; uniform depth; keys strictly increasing
+/// within and across pages; separators bounding their subtrees; no empty non-root page; non-root
+/// pages off the rightmost spine at least `min_fill` full; overflow runs valid; counts equal to
+/// the descriptor's.
+pub fn verify<S: PageStore + ?Sized>(store: &S, desc: &TreeDesc) -> Result<VerifyReport> {
+    let mut walk = Walk { store, limits: Limits::new(store.page_size()), seen: HashSet::new(), report: VerifyReport::default() };
+    if desc.depth > MAX_DEPTH {
+        return Err(corrupted(desc.root, "tree deeper than the maximum depth"));
+    }
+    if desc.root != 0 {
+        walk.node(desc.root, desc.root_txn, desc.depth, (None, None), true, true)?;
+    } else if desc.depth != 0 {
+        return Err(corrupted(0, "empty tree with non-zero depth"));
+    }
+    let mut counted = walk.report.counted;
+    counted.root = desc.root;
+    counted.root_txn = desc.root_txn;
+    counted.depth = desc.depth;
+    walk.report.counted = counted;
+    if counted != *desc {
+        return Err(corrupted(desc.root, "tree counts differ from its descriptor"));
+    }
+    Ok(walk.report)
+}
+
+impl<'a, S: PageStore + ?Sized> Walk<'a, S> {
+    fn claim(&mut self, no: PageNo, count: u64) -> Result<()> {
+        for p in no..no.saturating_add(count) {
+            if !self.seen.insert(p) {
+                return Err(corrupted(p, "page reached twice"));
+            }
+        }
+        self.report.pages.push((no, count));
+        Ok(())
+    }
+
+    fn node(
+        &mut self,
+        no: PageNo,
+        txn: TxnId,
+        level: u32,
+        (lo, hi): (Option<&[u8]>, Option<&[u8]>),
+        root: bool,
+        rightmost: bool,
+    ) -> Result<()> {
+        self.claim(no, 1)?;
+        let in_bounds = |k: &[u8]| lo.is_none_or(|lo| k >= lo) && hi.is_none_or(|hi| k < hi);
+        match load(self.store, no, txn, level)? {
+            Node::Leaf(leaf) => {
+                self.report.counted.leaf_pages += 1;
+                self.report.leaf_bytes += leaf.used() as u64;
+                if !root && leaf.is_empty() {
+                    return Err(corrupted(no, "empty non-root leaf"));
+                }
+                self.check_fill(no, leaf.used(), root, rightmost)?;
+                let mut prev: Option<&[u8]> = None;
+                for i in 0..leaf.len() {
+                    let key = leaf.key(i)?;
+                    if prev.is_some_and(|p| p >= key) {
+                        return Err(corrupted(no, "leaf keys out of order"));
+                    }
+                    if !in_bounds(key) {
+                        return Err(corrupted(no, "leaf key outside its parent's separators"));
+                    }
+                    prev = Some(key);
+                    if let LeafValue::Overflow { page, len, .. } = leaf.value(i)? {
+                        read_value(self.store, &leaf, i)?;
+                        let count = overflow_pages(len, self.store.page_size());
+                        self.claim(page, count)?;
+                        self.report.counted.overflow_pages += count;
+                    }
+                }
+                self.report.counted.entries += leaf.len() as u64;
+            }
+            Node::Branch(b) => {
+                self.report.counted.branch_pages += 1;
+                self.report.branch_bytes += b.used() as u64;
+                self.check_fill(no, b.used(), root, rightmost)?;
+                if !root && b.len() < 2 {
+                    return Err(corrupted(no, "non-root branch with a single child"));
+                }
+                for i in 0..b.len() {
+                    let child_lo = if i == 0 { lo } else { Some(b.key(i)?) };
+                    let child_hi = if i + 1 < b.len() { Some(b.key(i + 1)?) } else { hi };
+                    if i > 0 && (!in_bounds(b.key(i)?) || child_hi.is_some_and(|h| b.key(i).is_ok_and(|k| k >= h))) {
+                        return Err(corrupted(no, "separators out of order or outside the parent's range"));
+                    }
+                    let (child, child_txn) = b.child(i)?;
+                    if child_txn > txn {
+                        return Err(corrupted(child, "child written after its parent"));
+                    }
+                    self.node(child, child_txn, level - 1, (child_lo, child_hi), false, rightmost && i + 1 == b.len())?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn check_fill(&self, no: PageNo, used: usize, root: bool, rightmost: bool) -> Result<()> {
+        if !root && !rightmost && used < self.limits.min_fill {
+            return Err(corrupted(no, "page below the fill threshold"));
+        }
+        Ok(())
+    }
+}

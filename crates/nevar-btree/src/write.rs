@@ -1,0 +1,270 @@
+//! Insert and remove: copy-on-write descent, then fix-ups on the way back up.
+//!
+//! Each level returns an [`Outcome`] to its parent: the page's (possibly new) number, a split
+//! (separator and new right sibling) when it overflowed, or an underfull flag when it shrank
+//! below the fill threshold. The parent points at the new page, inserts the separator
+//! (splitting itself if needed) or rebalances the underfull child with a sibling.
+//!
+//! Fill policy: a non-root page holds at least `Limits::min_fill` bytes, except pages on the
+//! rightmost spine, which the append fast path leaves short on purpose (sorted loads split at
+//! the end, so every page left behind is full).
+
+use nevar_page::{Branch, BranchMut, Leaf, LeafMut, LeafValue, Limits, PageNo, TxnId, ValueRef, header_mut};
+
+use crate::desc::TreeDesc;
+use crate::error::{Result, corrupted};
+use crate::node::{Node, find_leaf, load};
+use crate::rebalance::{rebalance, split_branch, split_leaf, write_branch};
+use crate::store::PageStoreMut;
+use crate::value::{check_sizes, free_value, store_value};
+
+/// What a level reports to its parent after a change.
+pub(crate) struct Outcome {
+    /// The page now holding this subtree's root (a copy if it was committed).
+    pub page: PageNo,
+    /// Separator and right sibling, when the page split.
+    pub split: Option<(Vec<u8>, PageNo)>,
+    /// The page fell below the fill threshold.
+    pub underfull: bool,
+}
+
+/// Copy-on-write: the page to edit in place of `no` (itself if already dirty).
+pub(crate) fn cow<S: PageStoreMut + ?Sized>(store: &mut S, no: PageNo) -> Result<PageNo> {
+    if store.is_dirty(no) {
+        return Ok(no);
+    }
+    let copy = store.alloc(1)?;
+    store.copy_page(no, copy)?;
+    let txn = store.txn_id();
+    let h = header_mut(store.page_mut(copy)?, copy)?;
+    h.page_no = copy.into();
+    h.txn_id = txn.into();
+    store.free(no, 1)?;
+    Ok(copy)
+}
+
+/// An overflow run's identity, copied out of a leaf so the leaf's borrow can end.
+fn owned_value(v: LeafValue<'_>) -> LeafValue<'static> {
+    match v {
+        LeafValue::Inline(_) => LeafValue::Inline(&[]),
+        LeafValue::Overflow { page, txn, len } => LeafValue::Overflow { page, txn, len },
+    }
+}
+
+/// Inserts or overwrites `key`. Returns whether the key existed. Oversized keys and values are
+/// refused before anything changes; any other error leaves the tree unusable in this
+/// transaction (the caller must abort).
+pub fn insert<S: PageStoreMut + ?Sized>(store: &mut S, desc: &mut TreeDesc, key: &[u8], value: &[u8]) -> Result<bool> {
+    let limits = Limits::new(store.page_size());
+    check_sizes(&limits, key, value)?;
+    let val = store_value(store, desc, &limits, key, value)?;
+    if desc.root == 0 {
+        let no = store.alloc(1)?;
+        let txn = store.txn_id();
+        let mut leaf = LeafMut::init(store.page_mut(no)?, no, txn)?;
+        if !leaf.insert(0, key, val) {
+            return Err(corrupted(no, "a fresh leaf refused a cell"));
+        }
+        *desc = TreeDesc { root: no, root_txn: txn, depth: 1, entries: 1, leaf_pages: 1, ..*desc };
+        return Ok(false);
+    }
+    let (out, existed) = insert_rec(store, desc, &limits, (desc.root, desc.root_txn, desc.depth), key, val, true)?;
+    finish_root(store, desc, out)?;
+    desc.entries += u64::from(!existed);
+    Ok(existed)
+}
+
+fn insert_rec<S: PageStoreMut + ?Sized>(
+    store: &mut S,
+    desc: &mut TreeDesc,
+    limits: &Limits,
+    (no, txn, level): (PageNo, TxnId, u32),
+    key: &[u8],
+    val: ValueRef<'_>,
+    rightmost: bool,
+) -> Result<(Outcome, bool)> {
+    let step = match load(store, no, txn, level)? {
+        Node::Leaf(leaf) => match leaf.search(key)? {
+            Ok(i) => Err((i, Some(owned_value(leaf.value(i)?)))),
+            Err(i) => Err((i, None)),
+        },
+        Node::Branch(b) => {
+            let i = b.search(key)?;
+            Ok((i, b.child(i)?, i + 1 == b.len()))
+        }
+    };
+    match step {
+        Err((pos, old)) => {
+            let no = cow(store, no)?;
+            let mut leaf = LeafMut::new(store.page_mut(no)?, no)?;
+            if old.is_some() {
+                leaf.remove(pos)?;
+            }
+            let out = if leaf.insert(pos, key, val) {
+                let underfull = old.is_some() && leaf.view().used() < limits.min_fill;
+                Outcome { page: no, split: None, underfull }
+            } else {
+                let append = rightmost && pos == leaf.view().len();
+                split_leaf(store, desc, no, pos, key, val, append)?
+            };
+            if let Some(old) = old {
+                free_value(store, desc, old)?;
+            }
+            Ok((out, old.is_some()))
+        }
+        Ok((i, (child, child_txn), last)) => {
+            let (child_out, existed) =
+                insert_rec(store, desc, limits, (child, child_txn, level - 1), key, val, rightmost && last)?;
+            let no = cow(store, no)?;
+            Ok((apply_child(store, desc, limits, no, i, child_out, level, rightmost)?, existed))
+        }
+    }
+}
+
+/// Updates branch `no` (dirty) after its child `i` changed as `child` says.
+#[allow(clippy::too_many_arguments)]
+fn apply_child<S: PageStoreMut + ?Sized>(
+    store: &mut S,
+    desc: &mut TreeDesc,
+    limits: &Limits,
+    no: PageNo,
+    i: usize,
+    child: Outcome,
+    level: u32,
+    rightmost: bool,
+) -> Result<Outcome> {
+    let txn = store.txn_id();
+    BranchMut::new(store.page_mut(no)?, no)?.set_child(i, child.page, txn)?;
+    let split = if let Some((sep, right)) = child.split {
+        branch_insert(store, desc, no, i + 1, (right, txn, &sep), rightmost)?
+    } else if child.underfull {
+        rebalance(store, desc, no, i, level - 1)?
+    } else {
+        None
+    };
+    let underfull = split.is_none() && Branch::new(store.page(no)?, no)?.used() < limits.min_fill;
+    Ok(Outcome { page: no, split, underfull })
+}
+
+/// Inserts an entry into dirty branch `no` at `idx`, splitting the branch if it is full.
+pub(crate) fn branch_insert<S: PageStoreMut + ?Sized>(
+    store: &mut S,
+    desc: &mut TreeDesc,
+    no: PageNo,
+    idx: usize,
+    (child, child_txn, key): (PageNo, TxnId, &[u8]),
+    rightmost: bool,
+) -> Result<Option<(Vec<u8>, PageNo)>> {
+    let mut b = BranchMut::new(store.page_mut(no)?, no)?;
+    if b.insert(idx, child, child_txn, key) {
+        return Ok(None);
+    }
+    let append = rightmost && idx == b.view().len();
+    split_branch(store, desc, no, idx, (child, child_txn, key), append).map(Some)
+}
+
+/// Installs the new root after a change: grows a level on a root split, drops levels while the
+/// root branch has one child, and empties the tree when the root leaf is empty.
+fn finish_root<S: PageStoreMut + ?Sized>(store: &mut S, desc: &mut TreeDesc, out: Outcome) -> Result<()> {
+    let txn = store.txn_id();
+    desc.root = out.page;
+    desc.root_txn = txn;
+    if let Some((sep, right)) = out.split {
+        let root = store.alloc(1)?;
+        write_branch(store, root, &[(out.page, txn, &[][..]), (right, txn, &sep[..])])?;
+        desc.root = root;
+        desc.depth += 1;
+        desc.branch_pages += 1;
+    }
+    while desc.depth > 1 {
+        let only_child = {
+            let b = Branch::new(store.page(desc.root)?, desc.root)?;
+            if b.len() != 1 {
+                break;
+            }
+            b.child(0)?
+        };
+        store.free(desc.root, 1)?;
+        (desc.root, desc.root_txn) = only_child;
+        desc.depth -= 1;
+        desc.branch_pages = desc.branch_pages.saturating_sub(1);
+    }
+    if desc.depth == 1 && Leaf::new(store.page(desc.root)?, desc.root)?.is_empty() {
+        store.free(desc.root, 1)?;
+        *desc = TreeDesc { root: 0, root_txn: 0, depth: 0, leaf_pages: desc.leaf_pages.saturating_sub(1), ..*desc };
+    }
+    Ok(())
+}
+
+/// Removes `key`. Returns whether it existed; a missing key changes nothing (no page copied).
+pub fn remove<S: PageStoreMut + ?Sized>(store: &mut S, desc: &mut TreeDesc, key: &[u8]) -> Result<bool> {
+    match find_leaf(store, desc, key)? {
+        Some(leaf) if leaf.search(key)?.is_ok() => {}
+        _ => return Ok(false),
+    }
+    let limits = Limits::new(store.page_size());
+    let out = remove_rec(store, desc, &limits, (desc.root, desc.root_txn, desc.depth), key)?;
+    finish_root(store, desc, out)?;
+    desc.entries = desc.entries.saturating_sub(1);
+    Ok(true)
+}
+
+fn remove_rec<S: PageStoreMut + ?Sized>(
+    store: &mut S,
+    desc: &mut TreeDesc,
+    limits: &Limits,
+    (no, txn, level): (PageNo, TxnId, u32),
+    key: &[u8],
+) -> Result<Outcome> {
+    let step = match load(store, no, txn, level)? {
+        Node::Leaf(leaf) => match leaf.search(key)? {
+            Ok(i) => Err((i, owned_value(leaf.value(i)?))),
+            Err(_) => return Err(corrupted(no, "key vanished between lookup and removal")),
+        },
+        Node::Branch(b) => {
+            let i = b.search(key)?;
+            Ok((i, b.child(i)?))
+        }
+    };
+    match step {
+        Err((i, old)) => {
+            let no = cow(store, no)?;
+            let mut leaf = LeafMut::new(store.page_mut(no)?, no)?;
+            leaf.remove(i)?;
+            let underfull = leaf.view().used() < limits.min_fill;
+            free_value(store, desc, old)?;
+            Ok(Outcome { page: no, split: None, underfull })
+        }
+        Ok((i, (child, child_txn))) => {
+            let child_out = remove_rec(store, desc, limits, (child, child_txn, level - 1), key)?;
+            let no = cow(store, no)?;
+            apply_child(store, desc, limits, no, i, child_out, level, false)
+        }
+    }
+}
+
+/// Frees every page of the tree (its overflow runs included) and empties the descriptor.
+pub fn clear<S: PageStoreMut + ?Sized>(store: &mut S, desc: &mut TreeDesc) -> Result<()> {
+    if desc.root != 0 {
+        clear_rec(store, desc, (desc.root, desc.root_txn, desc.depth))?;
+    }
+    *desc = TreeDesc::default();
+    Ok(())
+}
+
+fn clear_rec<S: PageStoreMut + ?Sized>(store: &mut S, desc: &mut TreeDesc, (no, txn, level): (PageNo, TxnId, u32)) -> Result<()> {
+    let children: Vec<(PageNo, TxnId)> = match load(store, no, txn, level)? {
+        Node::Leaf(leaf) => {
+            let runs: Vec<_> = (0..leaf.len()).map(|i| leaf.value(i).map(owned_value)).collect::<Result<_, _>>()?;
+            for run in runs {
+                free_value(store, desc, run)?;
+            }
+            Vec::new()
+        }
+        Node::Branch(b) => (0..b.len()).map(|i| b.child(i)).collect::<Result<_, _>>()?,
+    };
+    for child in children {
+        clear_rec(store, desc, (child.0, child.1, level - 1))?;
+    }
+    store.free(no, 1)
+}
