@@ -33,8 +33,14 @@ enum Seek<'k> {
 }
 
 impl<'a> Cursor<'a> {
-    fn seek<S: PageStore + ?Sized>(store: &'a S, desc: &TreeDesc, seek: Seek<'_>) -> Result<Option<Cursor<'a>>> {
-        let Some(mut node) = load_root(store, desc)? else { return Ok(None) };
+    fn seek<S: PageStore + ?Sized>(
+        store: &'a S,
+        desc: &TreeDesc,
+        seek: Seek<'_>,
+    ) -> Result<Option<Cursor<'a>>> {
+        let Some(mut node) = load_root(store, desc)? else {
+            return Ok(None);
+        };
         let mut level = desc.depth;
         let mut path = Vec::with_capacity(desc.depth as usize);
         let leaf = loop {
@@ -65,7 +71,12 @@ impl<'a> Cursor<'a> {
                 Ok(i) | Err(i) => i as isize - 1,
             },
         };
-        let mut cursor = Cursor { path, leaf, idx, depth: desc.depth };
+        let mut cursor = Cursor {
+            path,
+            leaf,
+            idx,
+            depth: desc.depth,
+        };
         cursor.settle(store, matches!(seek, Seek::Last | Seek::Le(..)))?;
         Ok(Some(cursor))
     }
@@ -88,8 +99,14 @@ impl<'a> Cursor<'a> {
     fn step_leaf<S: PageStore + ?Sized>(&mut self, store: &'a S, backward: bool) -> Result<bool> {
         // Climb until a branch has a child further in the wanted direction.
         loop {
-            let Some((branch, i)) = self.path.last_mut() else { return Ok(false) };
-            let next = if backward { i.checked_sub(1) } else { Some(*i + 1).filter(|&n| n < branch.len()) };
+            let Some((branch, i)) = self.path.last_mut() else {
+                return Ok(false);
+            };
+            let next = if backward {
+                i.checked_sub(1)
+            } else {
+                Some(*i + 1).filter(|&n| n < branch.len())
+            };
             match next {
                 Some(n) => {
                     *i = n;
@@ -143,7 +160,12 @@ pub struct Range<'a, S: ?Sized> {
 
 impl<'a, S: PageStore + ?Sized> Range<'a, S> {
     /// The entries of the tree `desc` with keys within `(start, end)`.
-    pub fn new(store: &'a S, desc: &TreeDesc, start: Bound<&[u8]>, end: Bound<&[u8]>) -> Result<Self> {
+    pub fn new(
+        store: &'a S,
+        desc: &TreeDesc,
+        start: Bound<&[u8]>,
+        end: Bound<&[u8]>,
+    ) -> Result<Self> {
         let front = match start {
             Bound::Unbounded => Seek::First,
             Bound::Included(k) => Seek::Ge(k, false),
@@ -154,7 +176,10 @@ impl<'a, S: PageStore + ?Sized> Range<'a, S> {
             Bound::Included(k) => Seek::Le(k, false),
             Bound::Excluded(k) => Seek::Le(k, true),
         };
-        let ends = match (Cursor::seek(store, desc, front)?, Cursor::seek(store, desc, back)?) {
+        let ends = match (
+            Cursor::seek(store, desc, front)?,
+            Cursor::seek(store, desc, back)?,
+        ) {
             (Some(f), Some(b)) if f.valid() && b.valid() && f.key()? <= b.key()? => Some((f, b)),
             _ => None,
         };
@@ -162,7 +187,9 @@ impl<'a, S: PageStore + ?Sized> Range<'a, S> {
     }
 
     fn step(&mut self, backward: bool) -> Result<Option<(&'a [u8], &'a [u8])>> {
-        let Some((front, back)) = self.ends.as_mut() else { return Ok(None) };
+        let Some((front, back)) = self.ends.as_mut() else {
+            return Ok(None);
+        };
         let met = front.key()? == back.key()?;
         let cursor = if backward { back } else { front };
         let item = cursor.entry(self.store)?;

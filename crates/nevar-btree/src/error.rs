@@ -43,7 +43,10 @@ impl From<PageError> for BtreeError {
         match e {
             PageError::Corrupted { page, what } => BtreeError::Corrupted { page, what },
             #[allow(unreachable_patterns)]
-            _ => BtreeError::Corrupted { page: 0, what: "unknown page error" },
+            _ => BtreeError::Corrupted {
+                page: 0,
+                what: "unknown page error",
+            },
         }
     }
 }

@@ -68,10 +68,16 @@ impl MemStore {
     }
 
     fn range(&self, no: PageNo, count: u64) -> Result<std::ops::Range<usize>> {
-        let start = no.checked_mul(self.page_size as u64).ok_or(store_err(MemError::OutOfRange(no)))?;
-        let len = count.checked_mul(self.page_size as u64).ok_or(store_err(MemError::OutOfRange(no)))?;
+        let start = no
+            .checked_mul(self.page_size as u64)
+            .ok_or(store_err(MemError::OutOfRange(no)))?;
+        let len = count
+            .checked_mul(self.page_size as u64)
+            .ok_or(store_err(MemError::OutOfRange(no)))?;
         match start.checked_add(len) {
-            Some(end) if no > 0 && end <= self.data.len() as u64 => Ok(start as usize..end as usize),
+            Some(end) if no > 0 && end <= self.data.len() as u64 => {
+                Ok(start as usize..end as usize)
+            }
             _ => Err(store_err(MemError::OutOfRange(no))),
         }
     }
@@ -112,7 +118,8 @@ impl PageStoreMut for MemStore {
             }
             _ => {
                 let no = (self.data.len() / self.page_size) as PageNo;
-                self.data.resize(self.data.len() + count as usize * self.page_size, 0);
+                self.data
+                    .resize(self.data.len() + count as usize * self.page_size, 0);
                 no
             }
         };

@@ -19,10 +19,18 @@ pub(crate) enum Node<'a> {
 
 /// Loads page `no` as the node at `level` (1 = leaf), written by `txn` as its parent recorded.
 #[inline]
-pub(crate) fn load<S: PageStore + ?Sized>(store: &S, no: PageNo, txn: TxnId, level: u32) -> Result<Node<'_>> {
+pub(crate) fn load<S: PageStore + ?Sized>(
+    store: &S,
+    no: PageNo,
+    txn: TxnId,
+    level: u32,
+) -> Result<Node<'_>> {
     let page = store.page(no)?;
     if header(page, no)?.txn_id.get() != txn {
-        return Err(corrupted(no, "page written by another transaction than its parent records"));
+        return Err(corrupted(
+            no,
+            "page written by another transaction than its parent records",
+        ));
     }
     match level {
         1 => Ok(Node::Leaf(Leaf::new(page, no)?)),
@@ -32,18 +40,30 @@ pub(crate) fn load<S: PageStore + ?Sized>(store: &S, no: PageNo, txn: TxnId, lev
 }
 
 /// Loads the root, or `None` for an empty tree.
-pub(crate) fn load_root<'a, S: PageStore + ?Sized>(store: &'a S, desc: &TreeDesc) -> Result<Option<Node<'a>>> {
+pub(crate) fn load_root<'a, S: PageStore + ?Sized>(
+    store: &'a S,
+    desc: &TreeDesc,
+) -> Result<Option<Node<'a>>> {
     match (desc.root, desc.depth) {
         (0, 0) => Ok(None),
-        (0, _) | (_, 0) => Err(corrupted(desc.root, "tree descriptor has a root without depth or the reverse")),
+        (0, _) | (_, 0) => Err(corrupted(
+            desc.root,
+            "tree descriptor has a root without depth or the reverse",
+        )),
         (root, depth) => load(store, root, desc.root_txn, depth).map(Some),
     }
 }
 
 /// Descends from the root to the leaf whose range holds `key`.
 #[inline]
-pub(crate) fn find_leaf<'a, S: PageStore + ?Sized>(store: &'a S, desc: &TreeDesc, key: &[u8]) -> Result<Option<Leaf<'a>>> {
-    let Some(mut node) = load_root(store, desc)? else { return Ok(None) };
+pub(crate) fn find_leaf<'a, S: PageStore + ?Sized>(
+    store: &'a S,
+    desc: &TreeDesc,
+    key: &[u8],
+) -> Result<Option<Leaf<'a>>> {
+    let Some(mut node) = load_root(store, desc)? else {
+        return Ok(None);
+    };
     let mut level = desc.depth;
     loop {
         match node {
@@ -59,8 +79,14 @@ pub(crate) fn find_leaf<'a, S: PageStore + ?Sized>(store: &'a S, desc: &TreeDesc
 
 /// The value stored under `key`, borrowed from the store.
 #[inline]
-pub fn get<'a, S: PageStore + ?Sized>(store: &'a S, desc: &TreeDesc, key: &[u8]) -> Result<Option<&'a [u8]>> {
-    let Some(leaf) = find_leaf(store, desc, key)? else { return Ok(None) };
+pub fn get<'a, S: PageStore + ?Sized>(
+    store: &'a S,
+    desc: &TreeDesc,
+    key: &[u8],
+) -> Result<Option<&'a [u8]>> {
+    let Some(leaf) = find_leaf(store, desc, key)? else {
+        return Ok(None);
+    };
     match leaf.search(key)? {
         Ok(i) => read_value(store, &leaf, i).map(Some),
         Err(_) => Ok(None),
@@ -68,8 +94,14 @@ pub fn get<'a, S: PageStore + ?Sized>(store: &'a S, desc: &TreeDesc, key: &[u8])
 }
 
 /// Descends along the first (`last == false`) or last child at every level.
-fn edge_leaf<'a, S: PageStore + ?Sized>(store: &'a S, desc: &TreeDesc, last: bool) -> Result<Option<Leaf<'a>>> {
-    let Some(mut node) = load_root(store, desc)? else { return Ok(None) };
+fn edge_leaf<'a, S: PageStore + ?Sized>(
+    store: &'a S,
+    desc: &TreeDesc,
+    last: bool,
+) -> Result<Option<Leaf<'a>>> {
+    let Some(mut node) = load_root(store, desc)? else {
+        return Ok(None);
+    };
     let mut level = desc.depth;
     loop {
         match node {
@@ -84,19 +116,35 @@ fn edge_leaf<'a, S: PageStore + ?Sized>(store: &'a S, desc: &TreeDesc, last: boo
 }
 
 /// The smallest entry.
-pub fn first<'a, S: PageStore + ?Sized>(store: &'a S, desc: &TreeDesc) -> Result<Option<(&'a [u8], &'a [u8])>> {
+pub fn first<'a, S: PageStore + ?Sized>(
+    store: &'a S,
+    desc: &TreeDesc,
+) -> Result<Option<(&'a [u8], &'a [u8])>> {
     edge_entry(store, desc, false)
 }
 
 /// The largest entry.
-pub fn last<'a, S: PageStore + ?Sized>(store: &'a S, desc: &TreeDesc) -> Result<Option<(&'a [u8], &'a [u8])>> {
+pub fn last<'a, S: PageStore + ?Sized>(
+    store: &'a S,
+    desc: &TreeDesc,
+) -> Result<Option<(&'a [u8], &'a [u8])>> {
     edge_entry(store, desc, true)
 }
 
-fn edge_entry<'a, S: PageStore + ?Sized>(store: &'a S, desc: &TreeDesc, last: bool) -> Result<Option<(&'a [u8], &'a [u8])>> {
-    let Some(leaf) = edge_leaf(store, desc, last)? else { return Ok(None) };
+fn edge_entry<'a, S: PageStore + ?Sized>(
+    store: &'a S,
+    desc: &TreeDesc,
+    last: bool,
+) -> Result<Option<(&'a [u8], &'a [u8])>> {
+    let Some(leaf) = edge_leaf(store, desc, last)? else {
+        return Ok(None);
+    };
     if leaf.is_empty() {
-        return if desc.depth == 1 { Ok(None) } else { Err(corrupted(leaf.page_no(), "empty leaf in a non-empty tree")) };
+        return if desc.depth == 1 {
+            Ok(None)
+        } else {
+            Err(corrupted(leaf.page_no(), "empty leaf in a non-empty tree"))
+        };
     }
     let i = if last { leaf.len() - 1 } else { 0 };
     Ok(Some((leaf.key(i)?, read_value(store, &leaf, i)?)))

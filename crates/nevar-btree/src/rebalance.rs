@@ -5,7 +5,8 @@
 //! point a pure function of cell sizes ([`balanced_split`]).
 
 use nevar_page::{
-    BRANCH_CELL_FIXED, Branch, BranchMut, Leaf, LeafMut, Limits, PageNo, SLOT_LEN, TxnId, ValueRef, encode_leaf_cell,
+    BRANCH_CELL_FIXED, Branch, BranchMut, Leaf, LeafMut, Limits, PageNo, SLOT_LEN, TxnId, ValueRef,
+    encode_leaf_cell,
 };
 
 use crate::desc::TreeDesc;
@@ -44,34 +45,52 @@ fn write_leaf<S: PageStoreMut + ?Sized>(store: &mut S, no: PageNo, cells: &[&[u8
     let mut leaf = LeafMut::init(store.page_mut(no)?, no, txn)?;
     for cell in cells {
         if !leaf.push_cell(cell) {
-            return Err(corrupted(no, "cells do not fit the page they were assigned to"));
+            return Err(corrupted(
+                no,
+                "cells do not fit the page they were assigned to",
+            ));
         }
     }
     Ok(())
 }
 
 /// Formats `no` as a branch holding `entries`; the first entry's key is written empty.
-pub(crate) fn write_branch<S: PageStoreMut + ?Sized>(store: &mut S, no: PageNo, entries: &[Entry<'_>]) -> Result<()> {
+pub(crate) fn write_branch<S: PageStoreMut + ?Sized>(
+    store: &mut S,
+    no: PageNo,
+    entries: &[Entry<'_>],
+) -> Result<()> {
     let txn = store.txn_id();
     let mut b = BranchMut::init(store.page_mut(no)?, no, txn)?;
     for (i, &(child, child_txn, key)) in entries.iter().enumerate() {
         if !b.insert(i, child, child_txn, if i == 0 { &[] } else { key }) {
-            return Err(corrupted(no, "entries do not fit the page they were assigned to"));
+            return Err(corrupted(
+                no,
+                "entries do not fit the page they were assigned to",
+            ));
         }
     }
     Ok(())
 }
 
 fn leaf_cells<'a>(leaf: &Leaf<'a>) -> Result<Vec<&'a [u8]>> {
-    Ok((0..leaf.len()).map(|i| leaf.cell(i)).collect::<Result<_, _>>()?)
+    Ok((0..leaf.len())
+        .map(|i| leaf.cell(i))
+        .collect::<Result<_, _>>()?)
 }
 
 fn branch_entries<'a>(b: &Branch<'a>) -> Result<Vec<Entry<'a>>> {
-    (0..b.len()).map(|i| Ok((b.child(i)?.0, b.child(i)?.1, b.key(i)?))).collect()
+    (0..b.len())
+        .map(|i| Ok((b.child(i)?.0, b.child(i)?.1, b.key(i)?)))
+        .collect()
 }
 
 /// Last key of leaf `left` and first key of leaf `right`, as the separator between them.
-fn separator_between<S: PageStoreMut + ?Sized>(store: &S, left: PageNo, right: PageNo) -> Result<Vec<u8>> {
+fn separator_between<S: PageStoreMut + ?Sized>(
+    store: &S,
+    left: PageNo,
+    right: PageNo,
+) -> Result<Vec<u8>> {
     let l = Leaf::new(store.page(left)?, left)?;
     let r = Leaf::new(store.page(right)?, right)?;
     if l.is_empty() || r.is_empty() {
@@ -105,7 +124,11 @@ pub(crate) fn split_leaf<S: PageStoreMut + ?Sized>(
     write_leaf(store, right, &cells[m..])?;
     desc.leaf_pages += 1;
     let sep = separator_between(store, no, right)?;
-    Ok(Outcome { page: no, split: Some((sep, right)), underfull: false })
+    Ok(Outcome {
+        page: no,
+        split: Some((sep, right)),
+        underfull: false,
+    })
 }
 
 /// Splits dirty branch `no`, which cannot take `entry` at `idx`; returns the promoted
@@ -124,7 +147,12 @@ pub(crate) fn split_branch<S: PageStoreMut + ?Sized>(
     let m = if append {
         entries.len() - 1
     } else {
-        balanced_split(&entries.iter().map(|e| BRANCH_CELL_FIXED + e.2.len() + SLOT_LEN).collect::<Vec<_>>())
+        balanced_split(
+            &entries
+                .iter()
+                .map(|e| BRANCH_CELL_FIXED + e.2.len() + SLOT_LEN)
+                .collect::<Vec<_>>(),
+        )
     };
     let right = store.alloc(1)?;
     write_branch(store, no, &entries[..m])?;
@@ -168,7 +196,11 @@ pub(crate) fn rebalance<S: PageStoreMut + ?Sized>(
         b.set_child(l, left, txn)?;
         b.set_child(r, right, txn)?;
     }
-    let pair = if child_level == 1 { pair_leaves(store, left, right)? } else { pair_branches(store, left, right, &sep)? };
+    let pair = if child_level == 1 {
+        pair_leaves(store, left, right)?
+    } else {
+        pair_branches(store, left, right, &sep)?
+    };
     match pair {
         Pair::Merged => {
             BranchMut::new(store.page_mut(parent)?, parent)?.remove(r)?;
@@ -187,7 +219,11 @@ pub(crate) fn rebalance<S: PageStoreMut + ?Sized>(
     }
 }
 
-fn pair_leaves<S: PageStoreMut + ?Sized>(store: &mut S, left: PageNo, right: PageNo) -> Result<Pair> {
+fn pair_leaves<S: PageStoreMut + ?Sized>(
+    store: &mut S,
+    left: PageNo,
+    right: PageNo,
+) -> Result<Pair> {
     let limits = Limits::new(store.page_size());
     let (ls, rs) = (store.page(left)?.to_vec(), store.page(right)?.to_vec());
     let mut cells = leaf_cells(&Leaf::new(&ls, left)?)?;
@@ -203,7 +239,12 @@ fn pair_leaves<S: PageStoreMut + ?Sized>(store: &mut S, left: PageNo, right: Pag
     Ok(Pair::Redistributed(separator_between(store, left, right)?))
 }
 
-fn pair_branches<S: PageStoreMut + ?Sized>(store: &mut S, left: PageNo, right: PageNo, sep: &[u8]) -> Result<Pair> {
+fn pair_branches<S: PageStoreMut + ?Sized>(
+    store: &mut S,
+    left: PageNo,
+    right: PageNo,
+    sep: &[u8],
+) -> Result<Pair> {
     let limits = Limits::new(store.page_size());
     let (ls, rs) = (store.page(left)?.to_vec(), store.page(right)?.to_vec());
     let mut entries = branch_entries(&Branch::new(&ls, left)?)?;
@@ -211,7 +252,10 @@ fn pair_branches<S: PageStoreMut + ?Sized>(store: &mut S, left: PageNo, right: P
     let split_at = entries.len();
     entries.extend(right_entries);
     entries[split_at].2 = sep; // the right page's first entry takes the parent's separator
-    let sizes: Vec<usize> = entries.iter().map(|e| BRANCH_CELL_FIXED + e.2.len() + SLOT_LEN).collect();
+    let sizes: Vec<usize> = entries
+        .iter()
+        .map(|e| BRANCH_CELL_FIXED + e.2.len() + SLOT_LEN)
+        .collect();
     if sizes.iter().sum::<usize>() <= limits.usable() {
         write_branch(store, left, &entries)?;
         return Ok(Pair::Merged);

@@ -1,6 +1,8 @@
 //! Values: inline in the leaf or in an overflow run.
 
-use nevar_page::{Leaf, LeafValue, Limits, Overflow, PageKind, ValueRef, header_mut, overflow_pages};
+use nevar_page::{
+    Leaf, LeafValue, Limits, Overflow, PageKind, ValueRef, header_mut, overflow_pages,
+};
 
 use crate::desc::TreeDesc;
 use crate::error::{BtreeError, Result, corrupted};
@@ -12,12 +14,19 @@ pub const MAX_VALUE: u64 = (1 << 31) - 1;
 
 /// The value of entry `i` of `leaf`, following an overflow reference if there is one.
 #[inline]
-pub(crate) fn read_value<'a, S: PageStore + ?Sized>(store: &'a S, leaf: &Leaf<'a>, i: usize) -> Result<&'a [u8]> {
+pub(crate) fn read_value<'a, S: PageStore + ?Sized>(
+    store: &'a S,
+    leaf: &Leaf<'a>,
+    i: usize,
+) -> Result<&'a [u8]> {
     match leaf.value(i)? {
         LeafValue::Inline(v) => Ok(v),
         LeafValue::Overflow { page, txn, len } => {
             if len > MAX_VALUE {
-                return Err(corrupted(leaf.page_no(), "overflow value length out of range"));
+                return Err(corrupted(
+                    leaf.page_no(),
+                    "overflow value length out of range",
+                ));
             }
             let ps = store.page_size();
             let run = store.run(page, overflow_pages(len, ps))?;
@@ -29,10 +38,16 @@ pub(crate) fn read_value<'a, S: PageStore + ?Sized>(store: &'a S, leaf: &Leaf<'a
 /// Checks a new entry's sizes before anything changes.
 pub(crate) fn check_sizes(limits: &Limits, key: &[u8], value: &[u8]) -> Result<()> {
     if key.len() > limits.max_key {
-        return Err(BtreeError::KeyTooLarge { len: key.len(), max: limits.max_key });
+        return Err(BtreeError::KeyTooLarge {
+            len: key.len(),
+            max: limits.max_key,
+        });
     }
     if value.len() as u64 > MAX_VALUE {
-        return Err(BtreeError::ValueTooLarge { len: value.len() as u64, max: MAX_VALUE });
+        return Err(BtreeError::ValueTooLarge {
+            len: value.len() as u64,
+            max: MAX_VALUE,
+        });
     }
     Ok(())
 }
@@ -65,11 +80,19 @@ pub(crate) fn store_value<'v, S: PageStoreMut + ?Sized>(
     data[..value.len()].copy_from_slice(value);
     data[value.len()..].fill(0);
     desc.overflow_pages += count;
-    Ok(ValueRef::Overflow { page: first, txn, len: value.len() as u32 })
+    Ok(ValueRef::Overflow {
+        page: first,
+        txn,
+        len: value.len() as u32,
+    })
 }
 
 /// Frees the overflow run of entry `i`, if it has one.
-pub(crate) fn free_value<S: PageStoreMut + ?Sized>(store: &mut S, desc: &mut TreeDesc, value: LeafValue<'_>) -> Result<()> {
+pub(crate) fn free_value<S: PageStoreMut + ?Sized>(
+    store: &mut S,
+    desc: &mut TreeDesc,
+    value: LeafValue<'_>,
+) -> Result<()> {
     if let LeafValue::Overflow { page, len, .. } = value {
         let count = overflow_pages(len, store.page_size());
         store.free(page, count)?;

@@ -36,12 +36,24 @@ struct Walk<'a, S: ?Sized> {
 /// pages off the rightmost spine at least `min_fill` full; overflow runs valid; counts equal to
 /// the descriptor's.
 pub fn verify<S: PageStore + ?Sized>(store: &S, desc: &TreeDesc) -> Result<VerifyReport> {
-    let mut walk = Walk { store, limits: Limits::new(store.page_size()), seen: HashSet::new(), report: VerifyReport::default() };
+    let mut walk = Walk {
+        store,
+        limits: Limits::new(store.page_size()),
+        seen: HashSet::new(),
+        report: VerifyReport::default(),
+    };
     if desc.depth > MAX_DEPTH {
         return Err(corrupted(desc.root, "tree deeper than the maximum depth"));
     }
     if desc.root != 0 {
-        walk.node(desc.root, desc.root_txn, desc.depth, (None, None), true, true)?;
+        walk.node(
+            desc.root,
+            desc.root_txn,
+            desc.depth,
+            (None, None),
+            true,
+            true,
+        )?;
     } else if desc.depth != 0 {
         return Err(corrupted(0, "empty tree with non-zero depth"));
     }
@@ -51,7 +63,10 @@ pub fn verify<S: PageStore + ?Sized>(store: &S, desc: &TreeDesc) -> Result<Verif
     counted.depth = desc.depth;
     walk.report.counted = counted;
     if counted != *desc {
-        return Err(corrupted(desc.root, "tree counts differ from its descriptor"));
+        return Err(corrupted(
+            desc.root,
+            "tree counts differ from its descriptor",
+        ));
     }
     Ok(walk.report)
 }
@@ -114,15 +129,32 @@ impl<'a, S: PageStore + ?Sized> Walk<'a, S> {
                 }
                 for i in 0..b.len() {
                     let child_lo = if i == 0 { lo } else { Some(b.key(i)?) };
-                    let child_hi = if i + 1 < b.len() { Some(b.key(i + 1)?) } else { hi };
-                    if i > 0 && (!in_bounds(b.key(i)?) || child_hi.is_some_and(|h| b.key(i).is_ok_and(|k| k >= h))) {
-                        return Err(corrupted(no, "separators out of order or outside the parent's range"));
+                    let child_hi = if i + 1 < b.len() {
+                        Some(b.key(i + 1)?)
+                    } else {
+                        hi
+                    };
+                    if i > 0
+                        && (!in_bounds(b.key(i)?)
+                            || child_hi.is_some_and(|h| b.key(i).is_ok_and(|k| k >= h)))
+                    {
+                        return Err(corrupted(
+                            no,
+                            "separators out of order or outside the parent's range",
+                        ));
                     }
                     let (child, child_txn) = b.child(i)?;
                     if child_txn > txn {
                         return Err(corrupted(child, "child written after its parent"));
                     }
-                    self.node(child, child_txn, level - 1, (child_lo, child_hi), false, rightmost && i + 1 == b.len())?;
+                    self.node(
+                        child,
+                        child_txn,
+                        level - 1,
+                        (child_lo, child_hi),
+                        false,
+                        rightmost && i + 1 == b.len(),
+                    )?;
                 }
             }
         }

@@ -9,7 +9,9 @@
 //! rightmost spine, which the append fast path leaves short on purpose (sorted loads split at
 //! the end, so every page left behind is full).
 
-use nevar_page::{Branch, BranchMut, Leaf, LeafMut, LeafValue, Limits, PageNo, TxnId, ValueRef, header_mut};
+use nevar_page::{
+    Branch, BranchMut, Leaf, LeafMut, LeafValue, Limits, PageNo, TxnId, ValueRef, header_mut,
+};
 
 use crate::desc::TreeDesc;
 use crate::error::{Result, corrupted};
@@ -54,7 +56,12 @@ fn owned_value(v: LeafValue<'_>) -> LeafValue<'static> {
 /// Inserts or overwrites `key`. Returns whether the key existed. Oversized keys and values are
 /// refused before anything changes; any other error leaves the tree unusable in this
 /// transaction (the caller must abort).
-pub fn insert<S: PageStoreMut + ?Sized>(store: &mut S, desc: &mut TreeDesc, key: &[u8], value: &[u8]) -> Result<bool> {
+pub fn insert<S: PageStoreMut + ?Sized>(
+    store: &mut S,
+    desc: &mut TreeDesc,
+    key: &[u8],
+    value: &[u8],
+) -> Result<bool> {
     let limits = Limits::new(store.page_size());
     check_sizes(&limits, key, value)?;
     let val = store_value(store, desc, &limits, key, value)?;
@@ -65,10 +72,25 @@ pub fn insert<S: PageStoreMut + ?Sized>(store: &mut S, desc: &mut TreeDesc, key:
         if !leaf.insert(0, key, val) {
             return Err(corrupted(no, "a fresh leaf refused a cell"));
         }
-        *desc = TreeDesc { root: no, root_txn: txn, depth: 1, entries: 1, leaf_pages: 1, ..*desc };
+        *desc = TreeDesc {
+            root: no,
+            root_txn: txn,
+            depth: 1,
+            entries: 1,
+            leaf_pages: 1,
+            ..*desc
+        };
         return Ok(false);
     }
-    let (out, existed) = insert_rec(store, desc, &limits, (desc.root, desc.root_txn, desc.depth), key, val, true)?;
+    let (out, existed) = insert_rec(
+        store,
+        desc,
+        &limits,
+        (desc.root, desc.root_txn, desc.depth),
+        key,
+        val,
+        true,
+    )?;
     finish_root(store, desc, out)?;
     desc.entries += u64::from(!existed);
     Ok(existed)
@@ -102,7 +124,11 @@ fn insert_rec<S: PageStoreMut + ?Sized>(
             }
             let out = if leaf.insert(pos, key, val) {
                 let underfull = old.is_some() && leaf.view().used() < limits.min_fill;
-                Outcome { page: no, split: None, underfull }
+                Outcome {
+                    page: no,
+                    split: None,
+                    underfull,
+                }
             } else {
                 let append = rightmost && pos == leaf.view().len();
                 split_leaf(store, desc, no, pos, key, val, append)?
@@ -113,10 +139,20 @@ fn insert_rec<S: PageStoreMut + ?Sized>(
             Ok((out, old.is_some()))
         }
         Ok((i, (child, child_txn), last)) => {
-            let (child_out, existed) =
-                insert_rec(store, desc, limits, (child, child_txn, level - 1), key, val, rightmost && last)?;
+            let (child_out, existed) = insert_rec(
+                store,
+                desc,
+                limits,
+                (child, child_txn, level - 1),
+                key,
+                val,
+                rightmost && last,
+            )?;
             let no = cow(store, no)?;
-            Ok((apply_child(store, desc, limits, no, i, child_out, level, rightmost)?, existed))
+            Ok((
+                apply_child(store, desc, limits, no, i, child_out, level, rightmost)?,
+                existed,
+            ))
         }
     }
 }
@@ -143,7 +179,11 @@ fn apply_child<S: PageStoreMut + ?Sized>(
         None
     };
     let underfull = split.is_none() && Branch::new(store.page(no)?, no)?.used() < limits.min_fill;
-    Ok(Outcome { page: no, split, underfull })
+    Ok(Outcome {
+        page: no,
+        split,
+        underfull,
+    })
 }
 
 /// Inserts an entry into dirty branch `no` at `idx`, splitting the branch if it is full.
@@ -165,13 +205,21 @@ pub(crate) fn branch_insert<S: PageStoreMut + ?Sized>(
 
 /// Installs the new root after a change: grows a level on a root split, drops levels while the
 /// root branch has one child, and empties the tree when the root leaf is empty.
-fn finish_root<S: PageStoreMut + ?Sized>(store: &mut S, desc: &mut TreeDesc, out: Outcome) -> Result<()> {
+fn finish_root<S: PageStoreMut + ?Sized>(
+    store: &mut S,
+    desc: &mut TreeDesc,
+    out: Outcome,
+) -> Result<()> {
     let txn = store.txn_id();
     desc.root = out.page;
     desc.root_txn = txn;
     if let Some((sep, right)) = out.split {
         let root = store.alloc(1)?;
-        write_branch(store, root, &[(out.page, txn, &[][..]), (right, txn, &sep[..])])?;
+        write_branch(
+            store,
+            root,
+            &[(out.page, txn, &[][..]), (right, txn, &sep[..])],
+        )?;
         desc.root = root;
         desc.depth += 1;
         desc.branch_pages += 1;
@@ -191,19 +239,35 @@ fn finish_root<S: PageStoreMut + ?Sized>(store: &mut S, desc: &mut TreeDesc, out
     }
     if desc.depth == 1 && Leaf::new(store.page(desc.root)?, desc.root)?.is_empty() {
         store.free(desc.root, 1)?;
-        *desc = TreeDesc { root: 0, root_txn: 0, depth: 0, leaf_pages: desc.leaf_pages.saturating_sub(1), ..*desc };
+        *desc = TreeDesc {
+            root: 0,
+            root_txn: 0,
+            depth: 0,
+            leaf_pages: desc.leaf_pages.saturating_sub(1),
+            ..*desc
+        };
     }
     Ok(())
 }
 
 /// Removes `key`. Returns whether it existed; a missing key changes nothing (no page copied).
-pub fn remove<S: PageStoreMut + ?Sized>(store: &mut S, desc: &mut TreeDesc, key: &[u8]) -> Result<bool> {
+pub fn remove<S: PageStoreMut + ?Sized>(
+    store: &mut S,
+    desc: &mut TreeDesc,
+    key: &[u8],
+) -> Result<bool> {
     match find_leaf(store, desc, key)? {
         Some(leaf) if leaf.search(key)?.is_ok() => {}
         _ => return Ok(false),
     }
     let limits = Limits::new(store.page_size());
-    let out = remove_rec(store, desc, &limits, (desc.root, desc.root_txn, desc.depth), key)?;
+    let out = remove_rec(
+        store,
+        desc,
+        &limits,
+        (desc.root, desc.root_txn, desc.depth),
+        key,
+    )?;
     finish_root(store, desc, out)?;
     desc.entries = desc.entries.saturating_sub(1);
     Ok(true)
@@ -233,7 +297,11 @@ fn remove_rec<S: PageStoreMut + ?Sized>(
             leaf.remove(i)?;
             let underfull = leaf.view().used() < limits.min_fill;
             free_value(store, desc, old)?;
-            Ok(Outcome { page: no, split: None, underfull })
+            Ok(Outcome {
+                page: no,
+                split: None,
+                underfull,
+            })
         }
         Ok((i, (child, child_txn))) => {
             let child_out = remove_rec(store, desc, limits, (child, child_txn, level - 1), key)?;
@@ -252,10 +320,16 @@ pub fn clear<S: PageStoreMut + ?Sized>(store: &mut S, desc: &mut TreeDesc) -> Re
     Ok(())
 }
 
-fn clear_rec<S: PageStoreMut + ?Sized>(store: &mut S, desc: &mut TreeDesc, (no, txn, level): (PageNo, TxnId, u32)) -> Result<()> {
+fn clear_rec<S: PageStoreMut + ?Sized>(
+    store: &mut S,
+    desc: &mut TreeDesc,
+    (no, txn, level): (PageNo, TxnId, u32),
+) -> Result<()> {
     let children: Vec<(PageNo, TxnId)> = match load(store, no, txn, level)? {
         Node::Leaf(leaf) => {
-            let runs: Vec<_> = (0..leaf.len()).map(|i| leaf.value(i).map(owned_value)).collect::<Result<_, _>>()?;
+            let runs: Vec<_> = (0..leaf.len())
+                .map(|i| leaf.value(i).map(owned_value))
+                .collect::<Result<_, _>>()?;
             for run in runs {
                 free_value(store, desc, run)?;
             }

@@ -5,7 +5,10 @@ use std::ops::Bound;
 use nevar_btree::*;
 
 fn seed() -> u64 {
-    std::env::var("NEVAR_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(0x5EED)
+    std::env::var("NEVAR_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0x5EED)
 }
 
 fn next(x: &mut u64) -> u64 {
@@ -18,7 +21,11 @@ fn next(x: &mut u64) -> u64 {
 #[test]
 fn flipped_bytes_never_panic() {
     let seed = seed();
-    let rounds = if std::env::var("NEVAR_LONG").is_ok() { 5000 } else { 300 };
+    let rounds = if std::env::var("NEVAR_LONG").is_ok() {
+        5000
+    } else {
+        300
+    };
     let mut base = MemStore::new(4096);
     let mut desc = TreeDesc::default();
     for i in 0..3000u32 {
@@ -67,5 +74,14 @@ fn damage_is_reported_with_its_page() {
     let slot1 = u16::from_le_bytes([bytes[root + 34], bytes[root + 35]]) as usize;
     bytes[root + slot1 + 8..root + slot1 + 16].fill(0);
     let err = verify(&store, &desc).unwrap_err();
-    assert!(matches!(err, BtreeError::Corrupted { what: "page written by another transaction than its parent records", .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            BtreeError::Corrupted {
+                what: "page written by another transaction than its parent records",
+                ..
+            }
+        ),
+        "{err}"
+    );
 }

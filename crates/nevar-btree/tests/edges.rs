@@ -43,7 +43,10 @@ fn value_at_inline_threshold_and_one_over() {
     assert_eq!(d.overflow_pages, 0, "at the threshold the value is inline");
     insert(&mut s, &mut d, b"k", &vec![2; inline_max + 1]).unwrap();
     assert_eq!(d.overflow_pages, 1, "one over moves to an overflow page");
-    assert_eq!(get(&s, &d, b"k").unwrap().unwrap(), &vec![2; inline_max + 1][..]);
+    assert_eq!(
+        get(&s, &d, b"k").unwrap().unwrap(),
+        &vec![2; inline_max + 1][..]
+    );
     insert(&mut s, &mut d, b"k", b"small").unwrap();
     assert_eq!(d.overflow_pages, 0, "overwriting frees the run");
     verify(&s, &d).unwrap();
@@ -114,18 +117,42 @@ fn ranges_with_every_bound_kind() {
     let keys = |lo: Bound<&[u8]>, hi: Bound<&[u8]>, rev: bool| -> Vec<u32> {
         let r = Range::new(&s, &d, lo, hi).unwrap();
         let it: Box<dyn Iterator<Item = _>> = if rev { Box::new(r.rev()) } else { Box::new(r) };
-        it.map(|e| u32::from_be_bytes(e.unwrap().0.try_into().unwrap())).collect()
+        it.map(|e| u32::from_be_bytes(e.unwrap().0.try_into().unwrap()))
+            .collect()
     };
-    let (k10, k11, k20) = (10u32.to_be_bytes(), 11u32.to_be_bytes(), 20u32.to_be_bytes());
-    assert_eq!(keys(Bound::Included(&k10), Bound::Included(&k20), false), [10, 12, 14, 16, 18, 20]);
-    assert_eq!(keys(Bound::Excluded(&k10), Bound::Excluded(&k20), false), [12, 14, 16, 18]);
-    assert_eq!(keys(Bound::Included(&k11), Bound::Excluded(&k20), true), [18, 16, 14, 12]);
-    assert_eq!(keys(Bound::Excluded(&k20), Bound::Included(&k10), false), Vec::<u32>::new());
-    assert_eq!(keys(Bound::Unbounded, Bound::Excluded(&k10), true), [8, 6, 4, 2, 0]);
+    let (k10, k11, k20) = (
+        10u32.to_be_bytes(),
+        11u32.to_be_bytes(),
+        20u32.to_be_bytes(),
+    );
+    assert_eq!(
+        keys(Bound::Included(&k10), Bound::Included(&k20), false),
+        [10, 12, 14, 16, 18, 20]
+    );
+    assert_eq!(
+        keys(Bound::Excluded(&k10), Bound::Excluded(&k20), false),
+        [12, 14, 16, 18]
+    );
+    assert_eq!(
+        keys(Bound::Included(&k11), Bound::Excluded(&k20), true),
+        [18, 16, 14, 12]
+    );
+    assert_eq!(
+        keys(Bound::Excluded(&k20), Bound::Included(&k10), false),
+        Vec::<u32>::new()
+    );
+    assert_eq!(
+        keys(Bound::Unbounded, Bound::Excluded(&k10), true),
+        [8, 6, 4, 2, 0]
+    );
     // Both ends interleaved meet exactly once.
     let mut r = Range::new(&s, &d, Bound::Unbounded, Bound::Unbounded).unwrap();
     let mut seen = 0;
-    while let Some(_) = if seen % 2 == 0 { r.next() } else { r.next_back() } {
+    while let Some(_) = if seen % 2 == 0 {
+        r.next()
+    } else {
+        r.next_back()
+    } {
         seen += 1;
     }
     assert_eq!(seen, 500);

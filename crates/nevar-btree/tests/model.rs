@@ -25,7 +25,11 @@ fn key() -> impl Strategy<Value = Vec<u8>> {
 }
 
 fn bound() -> impl Strategy<Value = Bound<Vec<u8>>> {
-    prop_oneof![Just(Bound::Unbounded), key().prop_map(Bound::Included), key().prop_map(Bound::Excluded)]
+    prop_oneof![
+        Just(Bound::Unbounded),
+        key().prop_map(Bound::Included),
+        key().prop_map(Bound::Excluded)
+    ]
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -39,7 +43,14 @@ fn op() -> impl Strategy<Value = Op> {
 }
 
 fn value_for(key: &[u8], len: usize, salt: u64) -> Vec<u8> {
-    (0..len).map(|i| (i as u64).wrapping_mul(31).wrapping_add(salt).wrapping_add(key.len() as u64) as u8).collect()
+    (0..len)
+        .map(|i| {
+            (i as u64)
+                .wrapping_mul(31)
+                .wrapping_add(salt)
+                .wrapping_add(key.len() as u64) as u8
+        })
+        .collect()
 }
 
 fn as_ref(b: &Bound<Vec<u8>>) -> Bound<&[u8]> {
@@ -50,21 +61,41 @@ fn as_ref(b: &Bound<Vec<u8>>) -> Bound<&[u8]> {
     }
 }
 
-fn check_range(store: &MemStore, desc: &TreeDesc, model: &BTreeMap<Vec<u8>, Vec<u8>>, lo: &Bound<Vec<u8>>, hi: &Bound<Vec<u8>>, rev: bool) {
+fn check_range(
+    store: &MemStore,
+    desc: &TreeDesc,
+    model: &BTreeMap<Vec<u8>, Vec<u8>>,
+    lo: &Bound<Vec<u8>>,
+    hi: &Bound<Vec<u8>>,
+    rev: bool,
+) {
     let invalid = match (lo, hi) {
         (Bound::Included(a) | Bound::Excluded(a), Bound::Included(b) | Bound::Excluded(b)) => {
-            a > b || (a == b && (matches!(lo, Bound::Excluded(_)) || matches!(hi, Bound::Excluded(_))))
+            a > b
+                || (a == b
+                    && (matches!(lo, Bound::Excluded(_)) || matches!(hi, Bound::Excluded(_))))
         }
         _ => false,
     };
     let range = Range::new(store, desc, as_ref(lo), as_ref(hi)).unwrap();
     let got: Vec<(Vec<u8>, Vec<u8>)> = if rev {
-        range.rev().map(|r| r.map(|(k, v)| (k.to_vec(), v.to_vec())).unwrap()).collect()
+        range
+            .rev()
+            .map(|r| r.map(|(k, v)| (k.to_vec(), v.to_vec())).unwrap())
+            .collect()
     } else {
-        range.map(|r| r.map(|(k, v)| (k.to_vec(), v.to_vec())).unwrap()).collect()
+        range
+            .map(|r| r.map(|(k, v)| (k.to_vec(), v.to_vec())).unwrap())
+            .collect()
     };
-    let mut want: Vec<(Vec<u8>, Vec<u8>)> =
-        if invalid { vec![] } else { model.range((lo.clone(), hi.clone())).map(|(k, v)| (k.clone(), v.clone())).collect() };
+    let mut want: Vec<(Vec<u8>, Vec<u8>)> = if invalid {
+        vec![]
+    } else {
+        model
+            .range((lo.clone(), hi.clone()))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    };
     if rev {
         want.reverse();
     }
@@ -83,7 +114,10 @@ fn run(ops: Vec<Op>, page_size: usize) {
                 let existed = insert(&mut store, &mut desc, &k, &v).unwrap();
                 assert_eq!(existed, model.insert(k, v).is_some());
             }
-            Op::Remove(k) => assert_eq!(remove(&mut store, &mut desc, &k).unwrap(), model.remove(&k).is_some()),
+            Op::Remove(k) => assert_eq!(
+                remove(&mut store, &mut desc, &k).unwrap(),
+                model.remove(&k).is_some()
+            ),
             Op::Range(lo, hi, rev) => check_range(&store, &desc, &model, &lo, &hi, rev),
             Op::Commit => {
                 verify(&store, &desc).unwrap();
@@ -98,10 +132,30 @@ fn run(ops: Vec<Op>, page_size: usize) {
     for (k, v) in &model {
         assert_eq!(get(&store, &desc, k).unwrap(), Some(v.as_slice()));
     }
-    check_range(&store, &desc, &model, &Bound::Unbounded, &Bound::Unbounded, false);
-    check_range(&store, &desc, &model, &Bound::Unbounded, &Bound::Unbounded, true);
-    assert_eq!(first(&store, &desc).unwrap().map(|(k, _)| k.to_vec()), model.keys().next().cloned());
-    assert_eq!(last(&store, &desc).unwrap().map(|(k, _)| k.to_vec()), model.keys().next_back().cloned());
+    check_range(
+        &store,
+        &desc,
+        &model,
+        &Bound::Unbounded,
+        &Bound::Unbounded,
+        false,
+    );
+    check_range(
+        &store,
+        &desc,
+        &model,
+        &Bound::Unbounded,
+        &Bound::Unbounded,
+        true,
+    );
+    assert_eq!(
+        first(&store, &desc).unwrap().map(|(k, _)| k.to_vec()),
+        model.keys().next().cloned()
+    );
+    assert_eq!(
+        last(&store, &desc).unwrap().map(|(k, _)| k.to_vec()),
+        model.keys().next_back().cloned()
+    );
     // Deleting everything returns every page.
     let keys: Vec<_> = model.keys().cloned().collect();
     for k in keys {
@@ -160,6 +214,9 @@ fn many_keys_split_and_merge_through_levels() {
         }
     }
     verify(&store, &desc).unwrap();
-    let all: Vec<_> = Range::new(&store, &desc, Bound::Unbounded, Bound::Unbounded).unwrap().map(|r| r.unwrap().0.to_vec()).collect();
+    let all: Vec<_> = Range::new(&store, &desc, Bound::Unbounded, Bound::Unbounded)
+        .unwrap()
+        .map(|r| r.unwrap().0.to_vec())
+        .collect();
     assert_eq!(all, model.keys().cloned().collect::<Vec<_>>());
 }

@@ -23,7 +23,10 @@ pub fn load<S: PageStore + ?Sized>(store: &S, desc: &TreeDesc) -> Result<FreeLis
     let mut records = BTreeMap::new();
     for item in Range::new(store, desc, Bound::Unbounded, Bound::Unbounded)? {
         let (k, v) = item?;
-        let bad = || BtreeError::Corrupted { page: desc.root, what: "malformed free-page record" };
+        let bad = || BtreeError::Corrupted {
+            page: desc.root,
+            what: "malformed free-page record",
+        };
         let key = decode_key(k).ok_or_else(bad)?;
         let extents = decode_value(v).ok_or_else(bad)?;
         if extents.is_empty() {
@@ -49,5 +52,8 @@ pub fn flush<S: FreeStore + ?Sized>(store: &mut S, desc: &mut TreeDesc) -> Resul
             };
         }
     }
-    Err(BtreeError::Corrupted { page: desc.root, what: "free-page tree did not converge" })
+    Err(BtreeError::Corrupted {
+        page: desc.root,
+        what: "free-page tree did not converge",
+    })
 }

@@ -17,4 +17,6 @@ mod record;
 
 pub use flush::{FreeStore, flush, load};
 pub use list::{FreeList, FreeStats};
-pub use record::{EXTENTS_PER_RECORD, Extent, RecordKey, decode_key, decode_value, encode_key, encode_value};
+pub use record::{
+    EXTENTS_PER_RECORD, Extent, RecordKey, decode_key, decode_value, encode_key, encode_value,
+};

@@ -37,7 +37,10 @@ pub struct FreeList {
 impl FreeList {
     /// An index holding `records` (the decoded free tree).
     pub fn from_records(records: BTreeMap<RecordKey, Vec<Extent>>) -> FreeList {
-        FreeList { records, ..FreeList::default() }
+        FreeList {
+            records,
+            ..FreeList::default()
+        }
     }
 
     /// Starts write transaction `txn`. Records of transactions up to `horizon` are reusable;
@@ -59,7 +62,9 @@ impl FreeList {
     /// Record keys changed since the last [`FreeList::take_changed`].
     pub fn take_changed(&mut self) -> Vec<(RecordKey, Option<Vec<Extent>>)> {
         let keys = std::mem::take(&mut self.changed);
-        keys.into_iter().map(|k| (k, self.records.get(&k).cloned())).collect()
+        keys.into_iter()
+            .map(|k| (k, self.records.get(&k).cloned()))
+            .collect()
     }
 
     /// Whether records changed since the last [`FreeList::take_changed`].
@@ -74,9 +79,12 @@ impl FreeList {
         if let Some(p) = take_from(&mut self.txn_free, count, &segment_end) {
             return p;
         }
-        let found = self.records.range_mut(..=(self.horizon, u32::MAX)).find_map(|(key, extents)| {
-            take_from(extents, count, &segment_end).map(|page| (*key, page, extents.is_empty()))
-        });
+        let found = self
+            .records
+            .range_mut(..=(self.horizon, u32::MAX))
+            .find_map(|(key, extents)| {
+                take_from(extents, count, &segment_end).map(|page| (*key, page, extents.is_empty()))
+            });
         if let Some((key, page, emptied)) = found {
             if emptied {
                 self.records.remove(&key);
@@ -103,14 +111,23 @@ impl FreeList {
     /// Frees `count` pages at `start`. `dirty` pages (allocated in this transaction) are
     /// reusable at once; committed ones wait for the horizon to pass this transaction.
     pub fn free(&mut self, start: PageNo, count: u64, dirty: bool) {
-        if dirty { self.txn_free.push((start, count)) } else { self.freed_now.push((start, count)) }
+        if dirty {
+            self.txn_free.push((start, count))
+        } else {
+            self.freed_now.push((start, count))
+        }
     }
 
     /// Writes this transaction's frees into records `(txn, 0..)`, marking changed ones. Pages
     /// freed by this transaction itself are included: they are reusable by later transactions
     /// (not by this one: it has committed nothing yet that could make them safe earlier).
     pub fn stage(&mut self) {
-        let mut all: Vec<Extent> = self.freed_now.iter().chain(&self.txn_free).copied().collect();
+        let mut all: Vec<Extent> = self
+            .freed_now
+            .iter()
+            .chain(&self.txn_free)
+            .copied()
+            .collect();
         all.sort_unstable();
         let mut merged: Vec<Extent> = Vec::with_capacity(all.len());
         for (start, len) in all {
@@ -127,8 +144,11 @@ impl FreeList {
                 self.changed.insert(key);
             }
         }
-        let stale: Vec<RecordKey> =
-            self.records.range((self.txn, chunks.len() as u32)..=(self.txn, u32::MAX)).map(|(k, _)| *k).collect();
+        let stale: Vec<RecordKey> = self
+            .records
+            .range((self.txn, chunks.len() as u32)..=(self.txn, u32::MAX))
+            .map(|(k, _)| *k)
+            .collect();
         for key in stale {
             self.records.remove(&key);
             self.changed.insert(key);
@@ -145,14 +165,22 @@ impl FreeList {
         let mut stats = FreeStats::default();
         for ((txn, _), extents) in &self.records {
             let pages: u64 = extents.iter().map(|e| e.1).sum();
-            if *txn <= horizon { stats.free += pages } else { stats.pending += pages }
+            if *txn <= horizon {
+                stats.free += pages
+            } else {
+                stats.pending += pages
+            }
         }
         stats
     }
 }
 
 /// Takes `count` contiguous pages from `extents` (a run must not cross a segment end).
-fn take_from(extents: &mut Vec<Extent>, count: u64, segment_end: &impl Fn(PageNo) -> PageNo) -> Option<PageNo> {
+fn take_from(
+    extents: &mut Vec<Extent>,
+    count: u64,
+    segment_end: &impl Fn(PageNo) -> PageNo,
+) -> Option<PageNo> {
     if count == 1 {
         let (start, len) = extents.last_mut()?;
         let page = *start + *len - 1;
@@ -162,7 +190,9 @@ fn take_from(extents: &mut Vec<Extent>, count: u64, segment_end: &impl Fn(PageNo
         }
         return Some(page);
     }
-    let i = extents.iter().position(|&(s, l)| l >= count && s + count <= segment_end(s))?;
+    let i = extents
+        .iter()
+        .position(|&(s, l)| l >= count && s + count <= segment_end(s))?;
     let (start, len) = extents[i];
     if len == count {
         extents.swap_remove(i);
@@ -189,8 +219,18 @@ mod tests {
         fl.begin(9, 6, 100);
         assert_eq!(fl.alloc(1, seg), 11);
         assert_eq!(fl.alloc(1, seg), 10);
-        assert_eq!(fl.alloc(1, seg), 100, "txn 8's pages wait: the horizon is 6");
-        assert_eq!(fl.stats(6), FreeStats { free: 0, pending: 1 });
+        assert_eq!(
+            fl.alloc(1, seg),
+            100,
+            "txn 8's pages wait: the horizon is 6"
+        );
+        assert_eq!(
+            fl.stats(6),
+            FreeStats {
+                free: 0,
+                pending: 1
+            }
+        );
         assert_eq!(fl.take_changed(), vec![((5, 0), None)]);
     }
 
@@ -202,10 +242,17 @@ mod tests {
         fl.free(p, 1, true);
         assert_eq!(fl.alloc(1, seg), p);
         let small_seg = |p: PageNo| if p < 16 { 16 } else { 48 };
-        assert_eq!(fl.alloc(8, small_seg), 16, "a run crossing page 16 starts at the next segment");
+        assert_eq!(
+            fl.alloc(8, small_seg),
+            16,
+            "a run crossing page 16 starts at the next segment"
+        );
         assert_eq!(fl.alloc(1, small_seg), 15, "the skipped tail is reused");
         fl.free(40, 3, false);
         fl.stage();
-        assert_eq!(fl.records().find(|(k, _)| k.0 == 2).unwrap().1, &vec![(11, 4), (40, 3)]);
+        assert_eq!(
+            fl.records().find(|(k, _)| k.0 == 2).unwrap().1,
+            &vec![(11, 4), (40, 3)]
+        );
     }
 }

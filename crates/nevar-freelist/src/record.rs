@@ -32,7 +32,10 @@ pub fn encode_key(key: RecordKey) -> [u8; KEY_LEN] {
 /// Decodes a record key; `None` if malformed.
 pub fn decode_key(bytes: &[u8]) -> Option<RecordKey> {
     let bytes: &[u8; KEY_LEN] = bytes.try_into().ok()?;
-    Some((u64::from_be_bytes(bytes[..8].try_into().ok()?), u32::from_be_bytes(bytes[8..].try_into().ok()?)))
+    Some((
+        u64::from_be_bytes(bytes[..8].try_into().ok()?),
+        u32::from_be_bytes(bytes[8..].try_into().ok()?),
+    ))
 }
 
 /// Encodes a record value.

@@ -119,22 +119,30 @@ pub struct BranchMut<'a> {
 impl<'a> BranchMut<'a> {
     /// Opens branch page `no` for changes, validating it first.
     pub fn new(page: &'a mut [u8], no: PageNo) -> Result<Self> {
-        Ok(BranchMut { slots: SlottedMut::new(page, no, PageKind::Branch, cell_len)? })
+        Ok(BranchMut {
+            slots: SlottedMut::new(page, no, PageKind::Branch, cell_len)?,
+        })
     }
 
     /// Formats `page` as an empty branch numbered `no`, written by `txn`.
     pub fn init(page: &'a mut [u8], no: PageNo, txn: TxnId) -> Result<Self> {
-        Ok(BranchMut { slots: SlottedMut::init(page, no, PageKind::Branch, txn, cell_len)? })
+        Ok(BranchMut {
+            slots: SlottedMut::init(page, no, PageKind::Branch, txn, cell_len)?,
+        })
     }
 
     /// Read view of the page as it is now (a fresh page with no children is allowed here).
     pub fn view(&self) -> Branch<'_> {
-        Branch { slots: self.slots.view() }
+        Branch {
+            slots: self.slots.view(),
+        }
     }
 
     /// Inserts an entry at slot `i`; `false` (nothing changed) if it does not fit.
     pub fn insert(&mut self, i: usize, child: PageNo, child_txn: TxnId, key: &[u8]) -> bool {
-        let Some(cell) = self.slots.insert(i, branch_cell_len(key.len())) else { return false };
+        let Some(cell) = self.slots.insert(i, branch_cell_len(key.len())) else {
+            return false;
+        };
         cell[CHILD_AT..CHILD_TXN_AT].copy_from_slice(&child.to_le_bytes());
         cell[CHILD_TXN_AT..KEY_LEN_AT].copy_from_slice(&child_txn.to_le_bytes());
         cell[KEY_LEN_AT..KEY_AT].copy_from_slice(&(key.len() as u16).to_le_bytes());

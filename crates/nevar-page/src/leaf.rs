@@ -75,7 +75,11 @@ fn cell_len(cell: &[u8]) -> Option<usize> {
     let head = cell.get(..KEY_AT)?;
     let key_len = u16::from_le_bytes([head[KEY_LEN_AT], head[KEY_LEN_AT + 1]]) as usize;
     let val_len = u32::from_le_bytes(head[VAL_LEN_AT..KEY_AT].try_into().ok()?) as usize;
-    let value = if head[FLAGS_AT] & FLAG_OVERFLOW != 0 { OVERFLOW_REF_LEN } else { val_len };
+    let value = if head[FLAGS_AT] & FLAG_OVERFLOW != 0 {
+        OVERFLOW_REF_LEN
+    } else {
+        val_len
+    };
     KEY_AT.checked_add(key_len)?.checked_add(value)
 }
 
@@ -88,7 +92,9 @@ pub struct Leaf<'a> {
 impl<'a> Leaf<'a> {
     /// Validates `page` as leaf page `no`.
     pub fn new(page: &'a [u8], no: PageNo) -> Result<Self> {
-        Ok(Leaf { slots: Slotted::new(page, no, PageKind::Leaf, cell_len)? })
+        Ok(Leaf {
+            slots: Slotted::new(page, no, PageKind::Leaf, cell_len)?,
+        })
     }
 
     /// Number of entries.
@@ -126,7 +132,8 @@ impl<'a> Leaf<'a> {
     pub fn key(&self, i: usize) -> Result<&'a [u8]> {
         let cell = self.slots.cell(i)?;
         let key_len = u16::from_le_bytes([cell[KEY_LEN_AT], cell[KEY_LEN_AT + 1]]) as usize;
-        cell.get(KEY_AT..KEY_AT + key_len).ok_or(corrupted(self.slots.no, "leaf key runs past its cell"))
+        cell.get(KEY_AT..KEY_AT + key_len)
+            .ok_or(corrupted(self.slots.no, "leaf key runs past its cell"))
     }
 
     /// Value of entry `i`.
@@ -138,9 +145,15 @@ impl<'a> Leaf<'a> {
         if cell[FLAGS_AT] & FLAG_OVERFLOW == 0 {
             return Ok(LeafValue::Inline(rest));
         }
-        let (page, rest) = U64::read_from_prefix(rest).map_err(|_| corrupted(self.slots.no, "short overflow reference"))?;
-        let (txn, _) = U64::read_from_prefix(rest).map_err(|_| corrupted(self.slots.no, "short overflow reference"))?;
-        Ok(LeafValue::Overflow { page: page.get(), txn: txn.get(), len: u64::from(val_len) })
+        let (page, rest) = U64::read_from_prefix(rest)
+            .map_err(|_| corrupted(self.slots.no, "short overflow reference"))?;
+        let (txn, _) = U64::read_from_prefix(rest)
+            .map_err(|_| corrupted(self.slots.no, "short overflow reference"))?;
+        Ok(LeafValue::Overflow {
+            page: page.get(),
+            txn: txn.get(),
+            len: u64::from(val_len),
+        })
     }
 
     /// Binary search: `Ok(i)` if entry `i` has `key`, `Err(i)` for where it would go.
@@ -167,23 +180,31 @@ pub struct LeafMut<'a> {
 impl<'a> LeafMut<'a> {
     /// Opens leaf page `no` for changes, validating it first.
     pub fn new(page: &'a mut [u8], no: PageNo) -> Result<Self> {
-        Ok(LeafMut { slots: SlottedMut::new(page, no, PageKind::Leaf, cell_len)? })
+        Ok(LeafMut {
+            slots: SlottedMut::new(page, no, PageKind::Leaf, cell_len)?,
+        })
     }
 
     /// Formats `page` as an empty leaf numbered `no`, written by `txn`.
     pub fn init(page: &'a mut [u8], no: PageNo, txn: TxnId) -> Result<Self> {
-        Ok(LeafMut { slots: SlottedMut::init(page, no, PageKind::Leaf, txn, cell_len)? })
+        Ok(LeafMut {
+            slots: SlottedMut::init(page, no, PageKind::Leaf, txn, cell_len)?,
+        })
     }
 
     /// Read view of the page as it is now.
     pub fn view(&self) -> Leaf<'_> {
-        Leaf { slots: self.slots.view() }
+        Leaf {
+            slots: self.slots.view(),
+        }
     }
 
     /// Inserts an entry at slot `i`; `false` (nothing changed) if it does not fit.
     pub fn insert(&mut self, i: usize, key: &[u8], value: ValueRef<'_>) -> bool {
         let len = leaf_cell_len(key.len(), &value);
-        let Some(cell) = self.slots.insert(i, len) else { return false };
+        let Some(cell) = self.slots.insert(i, len) else {
+            return false;
+        };
         encode(cell, key, value);
         true
     }

@@ -23,8 +23,12 @@ pub use header::{
     TxnId, header, header_mut, valid_page_size,
 };
 pub use leaf::{
-    LEAF_CELL_FIXED, Leaf, LeafMut, LeafValue, OVERFLOW_REF_LEN, ValueRef, encode_leaf_cell, leaf_cell_len,
+    LEAF_CELL_FIXED, Leaf, LeafMut, LeafValue, OVERFLOW_REF_LEN, ValueRef, encode_leaf_cell,
+    leaf_cell_len,
 };
-pub use meta::{FORMAT_VERSION, MAGIC, META_CLEAN_SHUTDOWN, Meta, MetaFields, TreeRoot};
+pub use meta::{
+    FORMAT_VERSION, MAGIC, META_CLEAN_SHUTDOWN, Meta, MetaFields, TreeRoot, tree_root_bytes,
+    tree_root_from_bytes,
+};
 pub use overflow::{Overflow, overflow_pages};
 pub use slotted::{Limits, SLOT_LEN};

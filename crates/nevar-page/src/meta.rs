@@ -41,7 +41,19 @@ pub const FORMAT_VERSION: u32 = 1;
 pub const META_CLEAN_SHUTDOWN: u8 = 1;
 
 /// Descriptor of one B+tree, stored in the meta (catalog, free pages) and in the catalog.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    FromBytes,
+    IntoBytes,
+    KnownLayout,
+    Immutable,
+    Unaligned,
+)]
 #[repr(C, packed)]
 pub struct TreeRoot {
     /// Root page, 0 when the tree is empty.
@@ -108,7 +120,8 @@ impl Meta {
     /// "a nevar file of another version" and "a damaged meta" through the error's `what`.
     pub fn read(page: &[u8], no: PageNo) -> Result<Meta> {
         let h = header(page, no)?;
-        let (fields, _) = MetaFields::read_from_prefix(&page[HEADER_LEN..]).map_err(|_| corrupted(no, "meta page too short"))?;
+        let (fields, _) = MetaFields::read_from_prefix(&page[HEADER_LEN..])
+            .map_err(|_| corrupted(no, "meta page too short"))?;
         if fields.magic != MAGIC {
             return Err(corrupted(no, "bad magic"));
         }
@@ -133,7 +146,9 @@ impl Meta {
     pub fn write(&self, page: &mut [u8], no: PageNo) -> Result<()> {
         page.fill(0);
         header_mut(page, no)?.init(PageKind::Meta, no, self.txn_id());
-        self.fields.write_to_prefix(&mut page[HEADER_LEN..]).map_err(|_| corrupted(no, "meta page too short"))?;
+        self.fields
+            .write_to_prefix(&mut page[HEADER_LEN..])
+            .map_err(|_| corrupted(no, "meta page too short"))?;
         crate::checksum::seal(page, no)
     }
 
@@ -146,4 +161,14 @@ impl Meta {
     pub fn clean(&self) -> bool {
         self.fields.flags & META_CLEAN_SHUTDOWN != 0
     }
+}
+
+/// The bytes of a [`TreeRoot`] (as stored in the catalog).
+pub fn tree_root_bytes(root: &TreeRoot) -> &[u8] {
+    root.as_bytes()
+}
+
+/// Reads a [`TreeRoot`] from exactly its bytes.
+pub fn tree_root_from_bytes(bytes: &[u8]) -> Option<TreeRoot> {
+    TreeRoot::read_from_bytes(bytes).ok()
 }

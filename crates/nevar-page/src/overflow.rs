@@ -32,20 +32,33 @@ impl<'a> Overflow<'a> {
             return Err(corrupted(no, "expected an overflow page"));
         }
         if h.page_no.get() != no {
-            return Err(corrupted(no, "page number in header does not match its position"));
+            return Err(corrupted(
+                no,
+                "page number in header does not match its position",
+            ));
         }
         if h.txn_id.get() != txn {
-            return Err(corrupted(no, "overflow run written by another transaction than its reference says"));
+            return Err(corrupted(
+                no,
+                "overflow run written by another transaction than its reference says",
+            ));
         }
         if h.run_pages.get() as usize * page_size != run.len() {
-            return Err(corrupted(no, "overflow run length does not match its reference"));
+            return Err(corrupted(
+                no,
+                "overflow run length does not match its reference",
+            ));
         }
         Ok(Overflow { run })
     }
 
     /// The first `len` value bytes.
     pub fn value(&self, len: u64, no: PageNo) -> Result<&'a [u8]> {
-        let end = (HEADER_LEN as u64).checked_add(len).ok_or(corrupted(no, "overflow length overflows"))?;
-        self.run.get(HEADER_LEN..end as usize).ok_or(corrupted(no, "value longer than its overflow run"))
+        let end = (HEADER_LEN as u64)
+            .checked_add(len)
+            .ok_or(corrupted(no, "overflow length overflows"))?;
+        self.run
+            .get(HEADER_LEN..end as usize)
+            .ok_or(corrupted(no, "value longer than its overflow run"))
     }
 }

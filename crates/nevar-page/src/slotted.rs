@@ -75,7 +75,10 @@ fn validate(page: &[u8], no: PageNo, kind: PageKind) -> Result<(usize, usize)> {
         return Err(corrupted(no, "unexpected page kind"));
     }
     if h.page_no.get() != no {
-        return Err(corrupted(no, "page number in header does not match its position"));
+        return Err(corrupted(
+            no,
+            "page number in header does not match its position",
+        ));
     }
     let count = h.count.get() as usize;
     let cell_bytes = h.cell_bytes.get() as usize;
@@ -87,9 +90,20 @@ fn validate(page: &[u8], no: PageNo, kind: PageKind) -> Result<(usize, usize)> {
 }
 
 impl<'a> Slotted<'a> {
-    pub(crate) fn new(page: &'a [u8], no: PageNo, kind: PageKind, cell_len: CellLen) -> Result<Self> {
+    pub(crate) fn new(
+        page: &'a [u8],
+        no: PageNo,
+        kind: PageKind,
+        cell_len: CellLen,
+    ) -> Result<Self> {
         let (count, upper) = validate(page, no, kind)?;
-        Ok(Slotted { page, no, count, upper, cell_len })
+        Ok(Slotted {
+            page,
+            no,
+            count,
+            upper,
+            cell_len,
+        })
     }
 
     /// The cell at slot `i`, exactly its length.
@@ -130,13 +144,24 @@ pub(crate) struct SlottedMut<'a> {
 
 impl<'a> SlottedMut<'a> {
     /// Opens an existing page for mutation, validating it like [`Slotted::new`].
-    pub(crate) fn new(page: &'a mut [u8], no: PageNo, kind: PageKind, cell_len: CellLen) -> Result<Self> {
+    pub(crate) fn new(
+        page: &'a mut [u8],
+        no: PageNo,
+        kind: PageKind,
+        cell_len: CellLen,
+    ) -> Result<Self> {
         validate(page, no, kind)?;
         Ok(SlottedMut { page, no, cell_len })
     }
 
     /// Formats `page` as an empty slotted page.
-    pub(crate) fn init(page: &'a mut [u8], no: PageNo, kind: PageKind, txn: u64, cell_len: CellLen) -> Result<Self> {
+    pub(crate) fn init(
+        page: &'a mut [u8],
+        no: PageNo,
+        kind: PageKind,
+        txn: u64,
+        cell_len: CellLen,
+    ) -> Result<Self> {
         header_mut(page, no)?.init(kind, no, txn);
         Ok(SlottedMut { page, no, cell_len })
     }
@@ -145,7 +170,13 @@ impl<'a> SlottedMut<'a> {
         let h = header(self.page, self.no).expect("validated at construction");
         let count = h.count.get() as usize;
         let upper = self.page.len() - h.cell_bytes.get() as usize;
-        Slotted { page: self.page, no: self.no, count, upper, cell_len: self.cell_len }
+        Slotted {
+            page: self.page,
+            no: self.no,
+            count,
+            upper,
+            cell_len: self.cell_len,
+        }
     }
 
     fn set_counts(&mut self, count: usize, upper: usize) {
@@ -175,7 +206,8 @@ impl<'a> SlottedMut<'a> {
         }
         let off = upper - len;
         let slots = HEADER_LEN + i * SLOT_LEN..HEADER_LEN + count * SLOT_LEN;
-        self.page.copy_within(slots, HEADER_LEN + (i + 1) * SLOT_LEN);
+        self.page
+            .copy_within(slots, HEADER_LEN + (i + 1) * SLOT_LEN);
         self.set_slot(i, off);
         self.set_counts(count + 1, off);
         Some(&mut self.page[off..off + len])
@@ -189,7 +221,10 @@ impl<'a> SlottedMut<'a> {
         let off = self.slot(i);
         // Cells below the removed one (lower offsets) move up by `len`.
         self.page.copy_within(upper..off, upper + len);
-        self.page.copy_within(HEADER_LEN + (i + 1) * SLOT_LEN..HEADER_LEN + count * SLOT_LEN, HEADER_LEN + i * SLOT_LEN);
+        self.page.copy_within(
+            HEADER_LEN + (i + 1) * SLOT_LEN..HEADER_LEN + count * SLOT_LEN,
+            HEADER_LEN + i * SLOT_LEN,
+        );
         for j in 0..count - 1 {
             let o = self.slot(j);
             if o < off {

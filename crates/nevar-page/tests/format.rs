@@ -12,12 +12,27 @@ fn leaf_insert_search_remove_round_trip() {
         let at = leaf.view().search(k).unwrap().unwrap_err();
         assert!(leaf.insert(at, k, ValueRef::Inline(&[i as u8; 10])));
     }
-    assert!(leaf.insert(4, b"e", ValueRef::Overflow { page: 99, txn: 2, len: 5000 }));
+    assert!(leaf.insert(
+        4,
+        b"e",
+        ValueRef::Overflow {
+            page: 99,
+            txn: 2,
+            len: 5000
+        }
+    ));
     let view = Leaf::new(&page, 7).unwrap();
     let keys: Vec<_> = (0..view.len()).map(|i| view.key(i).unwrap()).collect();
     assert_eq!(keys, [b"a", b"b", b"c", b"d", b"e"]);
     assert_eq!(view.value(0).unwrap(), LeafValue::Inline(&[2; 10]));
-    assert_eq!(view.value(4).unwrap(), LeafValue::Overflow { page: 99, txn: 2, len: 5000 });
+    assert_eq!(
+        view.value(4).unwrap(),
+        LeafValue::Overflow {
+            page: 99,
+            txn: 2,
+            len: 5000
+        }
+    );
     assert_eq!(view.search(b"c").unwrap(), Ok(2));
     assert_eq!(view.search(b"bb").unwrap(), Err(2));
 
@@ -25,7 +40,10 @@ fn leaf_insert_search_remove_round_trip() {
     let free_before = leaf.view().free();
     leaf.remove(1).unwrap();
     let view = leaf.view();
-    assert_eq!(view.free(), free_before + SLOT_LEN + leaf_cell_len(1, &ValueRef::Inline(&[0; 10])));
+    assert_eq!(
+        view.free(),
+        free_before + SLOT_LEN + leaf_cell_len(1, &ValueRef::Inline(&[0; 10]))
+    );
     let keys: Vec<_> = (0..view.len()).map(|i| view.key(i).unwrap()).collect();
     assert_eq!(keys, [b"a", b"c", b"d", b"e"]);
     assert_eq!(view.value(1).unwrap(), LeafValue::Inline(&[3; 10]));
@@ -82,15 +100,26 @@ fn meta_round_trip_and_damage() {
     assert_eq!(meta.txn_id(), 42);
     assert!(meta.clean());
     assert_eq!(meta.fields.catalog.root.get(), 17);
-    assert!(Meta::read(&page, 0).is_err(), "a meta read at the wrong slot is rejected");
+    assert!(
+        Meta::read(&page, 0).is_err(),
+        "a meta read at the wrong slot is rejected"
+    );
     page[100] ^= 1;
-    assert!(matches!(Meta::read(&page, 1), Err(PageError::Corrupted { page: 1, what: "checksum mismatch" })));
+    assert!(matches!(
+        Meta::read(&page, 1),
+        Err(PageError::Corrupted {
+            page: 1,
+            what: "checksum mismatch"
+        })
+    ));
 }
 
 #[test]
 fn checksum_detects_flips_and_overflow_run_validates() {
     let mut run = vec![0u8; 2 * PS];
-    header_mut(&mut run, 30).unwrap().init(PageKind::Overflow, 30, 4);
+    header_mut(&mut run, 30)
+        .unwrap()
+        .init(PageKind::Overflow, 30, 4);
     header_mut(&mut run, 30).unwrap().run_pages = 2.into();
     run[HEADER_LEN..HEADER_LEN + 5000].fill(7);
     seal(&mut run, 30).unwrap();
@@ -98,7 +127,10 @@ fn checksum_detects_flips_and_overflow_run_validates() {
     let ov = Overflow::new(&run, 30, 4, PS).unwrap();
     assert_eq!(ov.value(5000, 30).unwrap(), &[7u8; 5000][..]);
     assert!(ov.value(2 * PS as u64, 30).is_err());
-    assert!(Overflow::new(&run, 30, 5, PS).is_err(), "txn mismatch detected");
+    assert!(
+        Overflow::new(&run, 30, 5, PS).is_err(),
+        "txn mismatch detected"
+    );
     run[PS + 9] ^= 0x10;
     assert!(verify_checksum(&run, 30).is_err());
     assert_eq!(overflow_pages(PS as u64 - HEADER_LEN as u64, PS), 1);

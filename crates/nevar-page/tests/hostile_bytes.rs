@@ -51,7 +51,12 @@ fn valid_pages() -> Vec<Vec<u8>> {
     let mut b = BranchMut::init(&mut branch, 3, 1).unwrap();
     for i in 0..40u8 {
         let key = [b'a', i];
-        assert!(b.insert(i as usize, 100 + i as u64, 1, if i == 0 { &[] } else { &key }));
+        assert!(b.insert(
+            i as usize,
+            100 + i as u64,
+            1,
+            if i == 0 { &[] } else { &key }
+        ));
     }
     vec![leaf, branch]
 }

@@ -28,7 +28,10 @@ impl FileStorage {
         match file.try_lock() {
             Ok(()) => Ok(FileStorage { file }),
             Err(TryLockError::WouldBlock) => Err(PagerError::AlreadyOpen),
-            Err(TryLockError::Error(e)) => Err(PagerError::Io { op: "lock", source: e }),
+            Err(TryLockError::Error(e)) => Err(PagerError::Io {
+                op: "lock",
+                source: e,
+            }),
         }
     }
 }
@@ -54,7 +57,12 @@ impl Storage for FileStorage {
         if len <= old {
             return Ok(());
         }
-        match rustix::fs::fallocate(&self.file, rustix::fs::FallocateFlags::empty(), old, len - old) {
+        match rustix::fs::fallocate(
+            &self.file,
+            rustix::fs::FallocateFlags::empty(),
+            old,
+            len - old,
+        ) {
             Ok(()) => Ok(()),
             Err(rustix::io::Errno::OPNOTSUPP) => {
                 // No fallocate on this filesystem: extend, then write a zero into every block of
@@ -62,12 +70,17 @@ impl Storage for FileStorage {
                 self.file.set_len(len).map_err(PagerError::io("grow"))?;
                 let mut at = old;
                 while at < len {
-                    self.file.write_at(&[0], at).map_err(PagerError::io("grow probe"))?;
+                    self.file
+                        .write_at(&[0], at)
+                        .map_err(PagerError::io("grow probe"))?;
                     at += 4096;
                 }
                 Ok(())
             }
-            Err(e) => Err(PagerError::Io { op: "grow", source: e.into() }),
+            Err(e) => Err(PagerError::Io {
+                op: "grow",
+                source: e.into(),
+            }),
         }
     }
 
@@ -77,12 +90,18 @@ impl Storage for FileStorage {
 
     fn map(&self, offset: u64, len: usize) -> Result<Box<dyn Region>> {
         // `MmapRaw` hands out a raw pointer; all access goes through the pager's checks.
-        let map = MmapOptions::new().offset(offset).len(len).map_raw(&self.file).map_err(PagerError::io("map"))?;
+        let map = MmapOptions::new()
+            .offset(offset)
+            .len(len)
+            .map_raw(&self.file)
+            .map_err(PagerError::io("map"))?;
         Ok(Box::new(MappedRegion(map)))
     }
 
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<usize> {
-        self.file.read_at(buf, offset).map_err(PagerError::io("read"))
+        self.file
+            .read_at(buf, offset)
+            .map_err(PagerError::io("read"))
     }
 
     fn sync(&self) -> Result<()> {

@@ -112,7 +112,13 @@ impl Pager {
         let file_pages = self.file_pages();
         match no.checked_add(count) {
             Some(end) if count > 0 && end <= file_pages => {}
-            _ => return Err(PagerError::OutOfBounds { page: no, count, file_pages }),
+            _ => {
+                return Err(PagerError::OutOfBounds {
+                    page: no,
+                    count,
+                    file_pages,
+                });
+            }
         }
         let offset = no << self.page_shift;
         let k = self.geometry.segment_of(offset);
@@ -123,7 +129,11 @@ impl Pager {
         let base = self.segments[k].load(Ordering::Acquire);
         debug_assert!(!base.is_null(), "pages below file_pages are mapped");
         if base.is_null() {
-            return Err(PagerError::OutOfBounds { page: no, count, file_pages });
+            return Err(PagerError::OutOfBounds {
+                page: no,
+                count,
+                file_pages,
+            });
         }
         // SAFETY: `offset - start(k)` is inside segment k's mapping (checked against its end
         // above), so the pointer stays within one allocated object.
@@ -154,7 +164,12 @@ impl Pager {
     }
 
     /// The dirty run of `count` pages at `no`, for writing.
-    pub fn run_mut<'a>(&'a self, dirty: &'a mut Dirty, no: PageNo, count: u64) -> Result<&'a mut [u8]> {
+    pub fn run_mut<'a>(
+        &'a self,
+        dirty: &'a mut Dirty,
+        no: PageNo,
+        count: u64,
+    ) -> Result<&'a mut [u8]> {
         if dirty.run_len(no).is_none_or(|n| u64::from(n) < count) {
             return Err(PagerError::NotWritable { page: no });
         }
@@ -179,7 +194,8 @@ impl Pager {
             if !self.segments[k].load(Ordering::Acquire).is_null() {
                 continue;
             }
-            let len = usize::try_from(self.geometry.len(k)).map_err(|_| PagerError::TooLarge { pages })?;
+            let len = usize::try_from(self.geometry.len(k))
+                .map_err(|_| PagerError::TooLarge { pages })?;
             let region = self.storage.map(self.geometry.start(k), len)?;
             self.segments[k].store(region.as_ptr(), Ordering::Release);
             regions.push(region);

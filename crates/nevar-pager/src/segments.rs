@@ -21,8 +21,13 @@ pub struct Geometry {
 impl Geometry {
     /// Geometry whose segment 0 is `base` bytes; `base` must be a power of two.
     pub fn new(base: u64) -> Geometry {
-        assert!(base.is_power_of_two(), "segment base must be a power of two");
-        Geometry { base_shift: base.trailing_zeros() }
+        assert!(
+            base.is_power_of_two(),
+            "segment base must be a power of two"
+        );
+        Geometry {
+            base_shift: base.trailing_zeros(),
+        }
     }
 
     /// Index of the segment holding byte `offset`.

@@ -107,7 +107,10 @@ impl SimState {
         for (start, region) in &self.regions {
             let (from, to) = (at.max(*start), end.min(start + region.len as u64));
             if from < to {
-                region.read((from - start) as usize, &mut out[(from - at) as usize..(to - at) as usize]);
+                region.read(
+                    (from - start) as usize,
+                    &mut out[(from - at) as usize..(to - at) as usize],
+                );
             }
         }
     }
@@ -152,12 +155,18 @@ impl SimulatedDisk {
         let s = self.state.lock().expect("sim lock");
         let mut rng = SplitMix(seed);
         let volatile = s.snapshot_volatile();
-        let len = if s.len as usize == s.durable.len() || rng.next() % 2 == 0 { s.durable.len() } else { volatile.len() };
+        let len = if s.len as usize == s.durable.len() || rng.next() % 2 == 0 {
+            s.durable.len()
+        } else {
+            volatile.len()
+        };
         let mut image = s.durable.clone();
         image.resize(len, 0);
         for (b, chunk) in image.chunks_mut(BLOCK).enumerate() {
             let at = b * BLOCK;
-            let Some(new) = volatile.get(at..at + chunk.len()) else { continue };
+            let Some(new) = volatile.get(at..at + chunk.len()) else {
+                continue;
+            };
             if new == chunk {
                 continue;
             }
@@ -171,7 +180,9 @@ impl SimulatedDisk {
                 0 => chunk.copy_from_slice(new),
                 1 => {}
                 2 => {
-                    for (sector, (dst, src)) in chunk.chunks_mut(SECTOR).zip(new.chunks(SECTOR)).enumerate() {
+                    for (sector, (dst, src)) in
+                        chunk.chunks_mut(SECTOR).zip(new.chunks(SECTOR)).enumerate()
+                    {
                         if (rng.next() >> (sector % 8)) & 1 == 1 {
                             dst.copy_from_slice(src);
                         }

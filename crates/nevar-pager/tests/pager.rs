@@ -10,7 +10,10 @@ const PS: usize = 4096;
 fn backends() -> Vec<(&'static str, Box<dyn Storage>, Option<tempfile::TempDir>)> {
     let dir = tempfile::tempdir().unwrap();
     let file = FileStorage::open(&dir.path().join("db")).unwrap();
-    vec![("file", Box::new(file), Some(dir)), ("sim", Box::new(SimulatedDisk::new()), None)]
+    vec![
+        ("file", Box::new(file), Some(dir)),
+        ("sim", Box::new(SimulatedDisk::new()), None),
+    ]
 }
 
 #[test]
@@ -22,14 +25,23 @@ fn write_read_round_trip_and_bounds() {
         pager.grow_to(10).unwrap();
         assert!(pager.file_pages() >= 10);
         let mut dirty = Dirty::new();
-        assert!(matches!(pager.page_mut(&mut dirty, 3), Err(PagerError::NotWritable { page: 3 })));
+        assert!(matches!(
+            pager.page_mut(&mut dirty, 3),
+            Err(PagerError::NotWritable { page: 3 })
+        ));
         dirty.insert(3, 1);
         pager.page_mut(&mut dirty, 3).unwrap().fill(0xAB);
         assert!(pager.page(3).unwrap().iter().all(|&b| b == 0xAB), "{name}");
         assert!(pager.page(2).unwrap().iter().all(|&b| b == 0), "{name}");
         let end = pager.file_pages();
-        assert!(matches!(pager.page(end), Err(PagerError::OutOfBounds { .. })));
-        assert!(matches!(pager.run(u64::MAX, 2), Err(PagerError::OutOfBounds { .. })));
+        assert!(matches!(
+            pager.page(end),
+            Err(PagerError::OutOfBounds { .. })
+        ));
+        assert!(matches!(
+            pager.run(u64::MAX, 2),
+            Err(PagerError::OutOfBounds { .. })
+        ));
     }
 }
 
@@ -41,8 +53,14 @@ fn runs_never_straddle_segments() {
         assert_eq!(pager.segment_end(0), seg0_pages);
         assert_eq!(pager.segment_end(seg0_pages), 3 * seg0_pages);
         pager.grow_to(3 * seg0_pages).unwrap();
-        assert!(matches!(pager.run(seg0_pages - 1, 2), Err(PagerError::StraddlesSegment { .. })));
-        assert_eq!(pager.run(seg0_pages, 2 * seg0_pages).unwrap().len(), 2 << 20);
+        assert!(matches!(
+            pager.run(seg0_pages - 1, 2),
+            Err(PagerError::StraddlesSegment { .. })
+        ));
+        assert_eq!(
+            pager.run(seg0_pages, 2 * seg0_pages).unwrap().len(),
+            2 << 20
+        );
     }
 }
 
@@ -109,7 +127,10 @@ fn second_open_in_process_is_already_open() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("db");
     let first = Pager::new(Box::new(FileStorage::open(&path).unwrap()), PS, 1 << 20).unwrap();
-    assert!(matches!(FileStorage::open(&path), Err(PagerError::AlreadyOpen)));
+    assert!(matches!(
+        FileStorage::open(&path),
+        Err(PagerError::AlreadyOpen)
+    ));
     first.grow_to(1).unwrap();
     assert!(first.page(0).is_ok(), "the first handle still works");
 }
@@ -119,7 +140,9 @@ const CHILD_ENV: &str = "NEVAR_PAGER_CHILD_OPEN";
 /// Child half of `second_open_from_another_process_is_already_open`.
 #[test]
 fn child_open_probe() {
-    let Ok(path) = std::env::var(CHILD_ENV) else { return };
+    let Ok(path) = std::env::var(CHILD_ENV) else {
+        return;
+    };
     match FileStorage::open(path.as_ref()) {
         Err(PagerError::AlreadyOpen) => std::process::exit(42),
         other => panic!("expected AlreadyOpen, got {:?}", other.err()),
@@ -163,11 +186,17 @@ fn simulated_disk_crash_images() {
     let mut saw_torn = false;
     for seed in 0..20 {
         let img = disk.crash_image(seed, CrashMode::Mixed);
-        assert!(img[4 * PS..8 * PS].iter().all(|&b| b == 1), "synced blocks never change");
+        assert!(
+            img[4 * PS..8 * PS].iter().all(|&b| b == 1),
+            "synced blocks never change"
+        );
         for block in img[..4 * PS].chunks(PS) {
             saw_torn |= block.contains(&1) && block.contains(&2);
             for sector in block.chunks(512) {
-                assert!(sector.iter().all(|&b| b == sector[0]), "tears happen at sector boundaries");
+                assert!(
+                    sector.iter().all(|&b| b == sector[0]),
+                    "tears happen at sector boundaries"
+                );
             }
         }
     }

@@ -1,0 +1,160 @@
+//! The database checker.
+
+use std::ops::Bound;
+
+use nevar_btree::{Range, TreeDesc, verify};
+use nevar_page::{PageNo, TxnId, verify_checksum};
+
+use crate::catalog;
+use crate::db::Database;
+use crate::error::{Error, Result};
+use crate::recovery::META_SLOTS;
+use crate::store::ReadStore;
+
+/// One problem the checker found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// Where.
+    pub page: PageNo,
+    /// What.
+    pub what: String,
+}
+
+/// What [`Database::check`] found.
+#[derive(Debug, Clone, Default)]
+pub struct CheckReport {
+    /// The commit checked.
+    pub txn: TxnId,
+    /// Pages below the high-water mark.
+    pub pages: u64,
+    /// User trees checked.
+    pub trees: usize,
+    /// Every problem, with its page.
+    pub problems: Vec<Problem>,
+}
+
+impl CheckReport {
+    /// Whether no problem was found.
+    pub fn is_clean(&self) -> bool {
+        self.problems.is_empty()
+    }
+}
+
+/// Who owns each page below the high-water mark.
+struct Owners {
+    owner: Vec<Option<&'static str>>,
+    problems: Vec<Problem>,
+}
+
+impl Owners {
+    fn claim(&mut self, first: PageNo, count: u64, who: &'static str) {
+        for page in first..first.saturating_add(count) {
+            match self.owner.get_mut(page as usize) {
+                None => self.problem(
+                    page,
+                    format!("{who} references a page beyond the high-water mark"),
+                ),
+                Some(Some(other)) => {
+                    let other = *other;
+                    self.problem(page, format!("page claimed by both {other} and {who}"))
+                }
+                Some(slot) => *slot = Some(who),
+            }
+        }
+    }
+
+    fn problem(&mut self, page: PageNo, what: String) {
+        self.problems.push(Problem { page, what });
+    }
+}
+
+fn error_page(e: &Error) -> PageNo {
+    match e {
+        Error::Corrupted { page, .. } => *page,
+        _ => 0,
+    }
+}
+
+impl Database {
+    /// Checks the last commit completely: every page below the high-water mark is a meta,
+    /// belongs to exactly one tree (the catalog, the free-page tree or a user tree) or is free
+    /// (reusable or pending), every checksum is valid and every tree passes its verifier.
+    pub fn check(&self) -> Result<CheckReport> {
+        let read = self.begin_read()?;
+        let snap = read.snapshot();
+        let store = &self.shared.store;
+        let mut owners = Owners {
+            owner: vec![None; snap.high_water as usize],
+            problems: Vec::new(),
+        };
+        owners.claim(0, META_SLOTS, "meta");
+        let mut report = CheckReport {
+            txn: snap.txn,
+            pages: snap.high_water,
+            ..CheckReport::default()
+        };
+        check_tree(store, &snap.catalog, "catalog", &mut owners);
+        check_tree(store, &snap.free, "free-page tree", &mut owners);
+        match Range::new(store, &snap.catalog, Bound::Unbounded, Bound::Unbounded) {
+            Ok(range) => {
+                for item in range {
+                    let Ok((_, value)) = item.map_err(|e| {
+                        owners.problem(error_page(&e.into()), "catalog unreadable".into())
+                    }) else {
+                        break;
+                    };
+                    match catalog::decode(value) {
+                        Some(desc) => check_tree(store, &desc, "a user tree", &mut owners),
+                        None => owners.problem(snap.catalog.root, "malformed catalog entry".into()),
+                    }
+                    report.trees += 1;
+                }
+            }
+            Err(e) => owners.problem(error_page(&e.into()), "catalog unreadable".into()),
+        }
+        match nevar_freelist::load(store, &snap.free) {
+            Ok(list) => {
+                for (_, extents) in list.records() {
+                    for &(start, len) in extents {
+                        owners.claim(start, len, "the free list");
+                    }
+                }
+            }
+            Err(e) => owners.problem(error_page(&e.into()), "free-page records unreadable".into()),
+        }
+        let leaked: Vec<PageNo> = owners
+            .owner
+            .iter()
+            .enumerate()
+            .filter(|(_, o)| o.is_none())
+            .map(|(p, _)| p as PageNo)
+            .collect();
+        for page in leaked {
+            owners.problem(page, "page leaked: neither reachable nor free".into());
+        }
+        report.problems = owners.problems;
+        Ok(report)
+    }
+}
+
+fn check_tree(store: &ReadStore, desc: &TreeDesc, who: &'static str, owners: &mut Owners) {
+    match verify(store, desc) {
+        Ok(found) => {
+            for (first, count) in found.pages {
+                owners.claim(first, count, who);
+                match store.0.run(first, count) {
+                    Ok(bytes) => {
+                        if let Err(e) = verify_checksum(bytes, first) {
+                            owners.problem(first, e.to_string());
+                        }
+                    }
+                    Err(e) => owners.problem(first, e.to_string()),
+                }
+            }
+        }
+        Err(e) => {
+            let e = Error::from(e);
+            owners.problem(error_page(&e), format!("{who}: {e}"));
+        }
+    }
+}

@@ -1,0 +1,94 @@
+//! The commit protocol.
+//!
+//! 1. Tree descriptors go into the catalog; the free list is flushed into the free tree.
+//! 2. Every dirty page (and run) gets its checksum.
+//! 3. The meta goes into the slot that does *not* hold the last durable commit.
+//! 4. `Durability::Immediate`: one sync makes data and meta durable together. There is no
+//!    barrier between them: if power fails mid-sync, recovery finds the new meta's pages
+//!    incomplete (checksums, child txn ids) and falls back to the previous meta, whose pages
+//!    no commit since has overwritten.
+//! 5. The new snapshot is published to readers.
+//!
+//! See `docs/commit.md` for the argument in full.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+use nevar_freelist::flush;
+use nevar_page::seal;
+
+use crate::error::{Error, Result};
+use crate::options::Durability;
+use crate::recovery::write_meta;
+use crate::snapshot::Snapshot;
+use crate::write::WriteTxn;
+
+impl WriteTxn<'_> {
+    /// Commits: makes the changes visible to new readers and, with
+    /// [`Durability::Immediate`], durable before returning.
+    pub fn commit(mut self) -> Result<()> {
+        self.commit_inner(false)
+    }
+
+    /// Commits with the clean-shutdown flag (used when the database closes).
+    pub(crate) fn commit_clean(mut self) -> Result<()> {
+        self.commit_inner(true)
+    }
+
+    fn commit_inner(&mut self, clean: bool) -> Result<()> {
+        if self.failed {
+            return Err(Error::TxnFailed);
+        }
+        let span = tracing::debug_span!(
+            "commit",
+            txn = self.txn,
+            pages = tracing::field::Empty,
+            sync_us = tracing::field::Empty
+        );
+        let _entered = span.enter();
+        self.sync_catalog()?;
+        self.change(|store, roots| flush(store, &mut roots.free))?;
+        let result = self.write_out(clean, &span);
+        if result.is_err() {
+            // Pages or the meta may be half-written: refuse further writes until reopened.
+            self.shared.broken.store(true, Ordering::SeqCst);
+        }
+        result
+    }
+
+    fn write_out(&mut self, clean: bool, span: &tracing::Span) -> Result<()> {
+        let pager = &self.shared.store.0;
+        let writer = &mut *self.writer;
+        let runs: Vec<_> = writer.dirty.runs().collect();
+        for &(no, count) in &runs {
+            seal(pager.run_mut(&mut writer.dirty, no, u64::from(count))?, no)?;
+        }
+        let snapshot = Snapshot {
+            txn: self.txn,
+            durable_before: writer.durable_txn,
+            high_water: writer
+                .freelist
+                .as_ref()
+                .expect("loaded at begin")
+                .high_water(),
+            catalog: self.roots.catalog,
+            free: self.roots.free,
+        };
+        let slot = 1 - writer.durable_slot;
+        write_meta(pager, &mut writer.dirty, slot, snapshot, clean)?;
+        span.record("pages", runs.iter().map(|r| u64::from(r.1)).sum::<u64>());
+        if self.durability == Durability::Immediate {
+            let started = Instant::now();
+            pager.sync()?;
+            span.record("sync_us", started.elapsed().as_micros() as u64);
+            writer.durable_txn = self.txn;
+            writer.durable_slot = slot;
+        }
+        self.shared.current.store(Arc::new(snapshot));
+        self.shared.current_txn.store(self.txn, Ordering::SeqCst);
+        writer.dirty.clear();
+        self.done = true;
+        Ok(())
+    }
+}

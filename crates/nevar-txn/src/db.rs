@@ -1,0 +1,133 @@
+//! The database handle.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use arc_swap::ArcSwap;
+use nevar_freelist::FreeList;
+use nevar_page::{PageNo, TxnId};
+use nevar_pager::{Dirty, Storage};
+
+use crate::error::{Error, Result};
+use crate::options::{Durability, Options};
+use crate::read::ReadTxn;
+use crate::readers::Readers;
+use crate::recovery;
+use crate::snapshot::Snapshot;
+use crate::store::ReadStore;
+use crate::write::WriteTxn;
+
+/// State only the writer touches, behind the writer lock.
+pub(crate) struct Writer {
+    /// The free-page index; `None` until first needed and after an abort (reloaded lazily).
+    pub freelist: Option<FreeList>,
+    /// Pages of the live write transaction.
+    pub dirty: Dirty,
+    /// Newest commit known to be on stable storage.
+    pub durable_txn: TxnId,
+    /// Meta slot holding that commit; never overwritten until a newer commit is durable.
+    pub durable_slot: PageNo,
+}
+
+/// Everything a database handle and its transactions share.
+pub(crate) struct Shared {
+    pub store: ReadStore,
+    pub current: ArcSwap<Snapshot>,
+    /// `current`'s txn id, stored after `current` (see `readers.rs` for why).
+    pub current_txn: AtomicU64,
+    pub readers: Readers,
+    pub writer: Mutex<Writer>,
+    pub options: Options,
+    /// Set when a failed write or sync left the file in an unknown state.
+    pub broken: AtomicBool,
+}
+
+impl Shared {
+    /// Takes the writer lock. A panic in user code while a write transaction was live poisons
+    /// the mutex after the transaction's drop has rolled it back, so the state is sound.
+    pub fn lock_writer(&self) -> MutexGuard<'_, Writer> {
+        self.writer
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The oldest txn whose freed pages must stay untouched: no reader's snapshot and not the
+    /// last durable commit may lose pages.
+    pub fn horizon(&self, writer: &Writer, base: TxnId) -> TxnId {
+        let readers = self.readers.oldest().unwrap_or(TxnId::MAX);
+        readers.min(writer.durable_txn).min(base)
+    }
+}
+
+/// An open database: one file of named B+trees. `Send + Sync`; share it across threads.
+pub struct Database {
+    pub(crate) shared: Arc<Shared>,
+}
+
+impl Database {
+    /// Opens the database at `path`, creating it if missing, with default [`Options`].
+    pub fn open(path: impl AsRef<std::path::Path>) -> Result<Database> {
+        Options::new().open(path)
+    }
+
+    pub(crate) fn open_with(storage: Box<dyn Storage>, options: Options) -> Result<Database> {
+        let opened = recovery::open(storage, &options)?;
+        let writer = Writer {
+            freelist: None,
+            dirty: Dirty::new(),
+            durable_txn: opened.snapshot.txn,
+            durable_slot: opened.slot,
+        };
+        let shared = Shared {
+            store: opened.store,
+            current_txn: AtomicU64::new(opened.snapshot.txn),
+            current: ArcSwap::from_pointee(opened.snapshot),
+            readers: Readers::new(),
+            writer: Mutex::new(writer),
+            options,
+            broken: AtomicBool::new(false),
+        };
+        Ok(Database {
+            shared: Arc::new(shared),
+        })
+    }
+
+    /// Starts a read transaction: a snapshot of the last commit. Never blocks.
+    pub fn begin_read(&self) -> Result<ReadTxn> {
+        Ok(ReadTxn::new(Arc::clone(&self.shared)))
+    }
+
+    /// Starts the write transaction, waiting while another one is live.
+    pub fn begin_write(&self) -> Result<WriteTxn<'_>> {
+        if self.shared.broken.load(Ordering::SeqCst) {
+            return Err(Error::NeedsReopen);
+        }
+        WriteTxn::begin(&self.shared)
+    }
+
+    /// The page size of the file.
+    pub fn page_size(&self) -> usize {
+        self.shared.store.0.page_size()
+    }
+
+    /// Id of the last committed transaction.
+    pub fn last_txn(&self) -> TxnId {
+        self.shared.current.load().txn
+    }
+}
+
+impl Drop for Database {
+    /// Closes cleanly: a final durable commit flags the file as cleanly shut down, so the
+    /// next open skips recovery's verification walk.
+    fn drop(&mut self) {
+        if self.shared.broken.load(Ordering::SeqCst) {
+            return;
+        }
+        if let Ok(mut w) = self.begin_write() {
+            w.set_durability(Durability::Immediate);
+            if let Err(e) = w.commit_clean() {
+                tracing::warn!(error = %e, "clean shutdown failed; the next open will verify the last commit");
+            }
+        }
+    }
+}

@@ -1,0 +1,142 @@
+//! The error type of the database.
+
+use nevar_btree::BtreeError;
+use nevar_page::PageNo;
+use nevar_pager::PagerError;
+
+/// Result alias of the database.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong, named with where it happened.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The operating system refused an operation.
+    #[error("I/O error during {op}: {source}")]
+    Io {
+        /// What the database was doing.
+        op: &'static str,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The file contradicts its format; `page` says where.
+    #[error("page {page} is corrupted: {what}")]
+    Corrupted {
+        /// The damaged page.
+        page: PageNo,
+        /// What is wrong.
+        what: &'static str,
+    },
+    /// The key is longer than the page size allows.
+    #[error("key of {len} bytes exceeds the maximum of {max}")]
+    KeyTooLarge {
+        /// The key's length.
+        len: usize,
+        /// The maximum.
+        max: usize,
+    },
+    /// The value is longer than the maximum.
+    #[error("value of {len} bytes exceeds the maximum of {max}")]
+    ValueTooLarge {
+        /// The value's length.
+        len: u64,
+        /// The maximum.
+        max: u64,
+    },
+    /// No tree of this name exists.
+    #[error("no tree named {0:?}")]
+    TreeNotFound(String),
+    /// Tree names are non-empty UTF-8 of at most 255 bytes.
+    #[error("invalid tree name {0:?}: names are 1 to 255 bytes of UTF-8")]
+    InvalidTreeName(String),
+    /// Another handle or process has the file open.
+    #[error("the database file is already open in another handle or process")]
+    AlreadyOpen,
+    /// The file is not a nevar database.
+    #[error("not a nevar database (no valid meta page and no nevar magic)")]
+    NotADatabase,
+    /// The file was written by an incompatible format version.
+    #[error("incompatible format version {found} (this build reads version {supported})")]
+    IncompatibleVersion {
+        /// Version in the file.
+        found: u32,
+        /// Version this build reads.
+        supported: u32,
+    },
+    /// The file is shorter than its meta page says.
+    #[error("the file is truncated: it holds {file_pages} pages, the database needs {needed}")]
+    Truncated {
+        /// Pages in the file.
+        file_pages: u64,
+        /// Pages the newest usable meta references.
+        needed: u64,
+    },
+    /// An earlier error in this write transaction left it half-applied; it can only be
+    /// dropped (aborted).
+    #[error("this write transaction failed earlier and must be aborted")]
+    TxnFailed,
+    /// A failed write or sync left the file's state unknown; reopen the database.
+    #[error("an earlier I/O failure left the database state unknown; reopen it")]
+    NeedsReopen,
+}
+
+impl From<PagerError> for Error {
+    fn from(e: PagerError) -> Self {
+        match e {
+            PagerError::Io { op, source } => Error::Io { op, source },
+            PagerError::AlreadyOpen => Error::AlreadyOpen,
+            PagerError::OutOfBounds { page, .. } => Error::Corrupted {
+                page,
+                what: "page beyond the end of the file",
+            },
+            PagerError::StraddlesSegment { page, .. } => Error::Corrupted {
+                page,
+                what: "overflow run crosses a segment",
+            },
+            PagerError::NotWritable { page } => Error::Corrupted {
+                page,
+                what: "write to a page this transaction does not own",
+            },
+            PagerError::TooLarge { pages } => Error::Io {
+                op: "grow",
+                source: std::io::Error::other(format!("file cannot grow to {pages} pages")),
+            },
+            other => Error::Io {
+                op: "pager",
+                source: std::io::Error::other(other),
+            },
+        }
+    }
+}
+
+impl From<BtreeError> for Error {
+    fn from(e: BtreeError) -> Self {
+        match e {
+            BtreeError::Corrupted { page, what } => Error::Corrupted { page, what },
+            BtreeError::KeyTooLarge { len, max } => Error::KeyTooLarge { len, max },
+            BtreeError::ValueTooLarge { len, max } => Error::ValueTooLarge { len, max },
+            BtreeError::Store(inner) => match inner.downcast::<PagerError>() {
+                Ok(pager) => Error::from(*pager),
+                Err(other) => Error::Io {
+                    op: "page store",
+                    source: std::io::Error::other(other),
+                },
+            },
+            other => Error::Io {
+                op: "b+tree",
+                source: std::io::Error::other(other),
+            },
+        }
+    }
+}
+
+impl From<nevar_page::PageError> for Error {
+    fn from(e: nevar_page::PageError) -> Self {
+        Error::from(BtreeError::from(e))
+    }
+}
+
+/// Shorthand for a corruption error.
+pub(crate) fn corrupted(page: PageNo, what: &'static str) -> Error {
+    Error::Corrupted { page, what }
+}

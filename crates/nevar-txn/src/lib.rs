@@ -1,0 +1,31 @@
+//! Transactions over the pager and the B+tree: meta pages, the commit protocol and recovery,
+//! MVCC readers, the single writer, the catalog of named trees and durability modes.
+//!
+//! The public types here are re-exported by the `nevar` facade, which is where users meet
+//! them; see its documentation for examples.
+#![forbid(unsafe_code)]
+
+mod catalog;
+mod check;
+mod commit;
+mod db;
+mod error;
+mod options;
+mod read;
+mod readers;
+mod recovery;
+mod snapshot;
+mod stats;
+mod store;
+mod write;
+
+pub use check::{CheckReport, Problem};
+pub use db::Database;
+pub use error::{Error, Result};
+pub use options::{Durability, Options};
+pub use read::{ReadTxn, Tree, TreeIter};
+pub use stats::{Stats, TreeStats};
+pub use write::{WriteTree, WriteTxn};
+
+/// Re-exported so callers can run a database on a [`SimulatedDisk`](nevar_pager::SimulatedDisk).
+pub use nevar_pager::{CrashMode, SimulatedDisk, Storage};

@@ -1,0 +1,121 @@
+//! The page stores the B+tree runs on: read-only over the pager, and the writer's.
+
+use nevar_btree::{BtreeError, PageStore, PageStoreMut, Result};
+use nevar_freelist::{FreeList, FreeStore};
+use nevar_page::{PageNo, TxnId};
+use nevar_pager::{Dirty, Pager, PagerError};
+
+/// Byte written over pages as they are allocated in debug builds, so that a page reused while
+/// a reader could still see it shows up as garbage in that reader.
+#[cfg(debug_assertions)]
+const POISON: u8 = 0xDB;
+
+fn store_err(e: PagerError) -> BtreeError {
+    match e {
+        PagerError::OutOfBounds { page, .. } => BtreeError::Corrupted {
+            page,
+            what: "page beyond the end of the file",
+        },
+        PagerError::StraddlesSegment { page, .. } => BtreeError::Corrupted {
+            page,
+            what: "run crosses a segment boundary",
+        },
+        other => BtreeError::Store(Box::new(other)),
+    }
+}
+
+/// The pager seen as a read-only page store. Owned by the database, so a `&'r ReadStore`
+/// lends pages for `'r`: values read in a transaction live as long as the transaction.
+pub(crate) struct ReadStore(pub Pager);
+
+impl PageStore for ReadStore {
+    fn page_size(&self) -> usize {
+        self.0.page_size()
+    }
+
+    #[inline]
+    fn page(&self, no: PageNo) -> Result<&[u8]> {
+        self.0.page(no).map_err(store_err)
+    }
+
+    fn run(&self, no: PageNo, count: u64) -> Result<&[u8]> {
+        self.0.run(no, count).map_err(store_err)
+    }
+}
+
+/// The writer's store: allocations from the free list, writes only to its dirty pages.
+pub(crate) struct WriteStore<'a> {
+    pub pager: &'a Pager,
+    pub dirty: &'a mut Dirty,
+    pub freelist: &'a mut FreeList,
+    pub txn: TxnId,
+}
+
+impl PageStore for WriteStore<'_> {
+    fn page_size(&self) -> usize {
+        self.pager.page_size()
+    }
+
+    #[inline]
+    fn page(&self, no: PageNo) -> Result<&[u8]> {
+        self.pager.page(no).map_err(store_err)
+    }
+
+    fn run(&self, no: PageNo, count: u64) -> Result<&[u8]> {
+        self.pager.run(no, count).map_err(store_err)
+    }
+}
+
+impl PageStoreMut for WriteStore<'_> {
+    fn txn_id(&self) -> TxnId {
+        self.txn
+    }
+
+    #[inline]
+    fn is_dirty(&self, no: PageNo) -> bool {
+        self.dirty.contains(no)
+    }
+
+    fn alloc(&mut self, count: u64) -> Result<PageNo> {
+        let pager = self.pager;
+        let no = self.freelist.alloc(count, |p| pager.segment_end(p));
+        self.pager
+            .grow_to(self.freelist.high_water())
+            .map_err(store_err)?;
+        self.dirty.insert(no, count as u32);
+        #[cfg(debug_assertions)]
+        self.pager
+            .run_mut(self.dirty, no, count)
+            .map_err(store_err)?
+            .fill(POISON);
+        Ok(no)
+    }
+
+    #[inline]
+    fn page_mut(&mut self, no: PageNo) -> Result<&mut [u8]> {
+        self.pager.page_mut(self.dirty, no).map_err(store_err)
+    }
+
+    fn run_mut(&mut self, no: PageNo, count: u64) -> Result<&mut [u8]> {
+        self.pager.run_mut(self.dirty, no, count).map_err(store_err)
+    }
+
+    fn copy_page(&mut self, from: PageNo, to: PageNo) -> Result<()> {
+        let src = self.pager.page(from).map_err(store_err)?;
+        let dst = self.pager.page_mut(self.dirty, to).map_err(store_err)?;
+        dst.copy_from_slice(src);
+        Ok(())
+    }
+
+    fn free(&mut self, no: PageNo, count: u64) -> Result<()> {
+        let dirty = self.dirty.remove(no).is_some();
+        self.freelist.free(no, count, dirty);
+        Ok(())
+    }
+}
+
+impl FreeStore for WriteStore<'_> {
+    fn freelist(&mut self) -> &mut FreeList {
+        self.freelist
+    }
+}

@@ -1,0 +1,250 @@
+//! The write transaction and write-side tree handles.
+
+use std::ops::{Bound, RangeBounds};
+use std::sync::{Arc, MutexGuard};
+
+use nevar_btree::{BtreeError, Range, TreeDesc, clear, first, get, insert, last, remove};
+use nevar_page::TxnId;
+
+use crate::catalog::{self, check_name};
+use crate::db::{Shared, Writer};
+use crate::error::{Error, Result};
+use crate::options::Durability;
+use crate::read::{TreeIter, bounds, tree_names};
+use crate::snapshot::Snapshot;
+use crate::store::WriteStore;
+
+/// The roots a write transaction changes.
+pub(crate) struct Roots {
+    pub catalog: TreeDesc,
+    pub free: TreeDesc,
+    /// Trees opened in this transaction: name, descriptor, whether the catalog needs updating.
+    pub trees: Vec<(String, TreeDesc, bool)>,
+}
+
+/// The single write transaction. Changes become visible and durable at [`WriteTxn::commit`];
+/// dropping it aborts, releasing every page it allocated.
+pub struct WriteTxn<'db> {
+    pub(crate) shared: &'db Shared,
+    pub(crate) writer: MutexGuard<'db, Writer>,
+    pub(crate) txn: TxnId,
+    pub(crate) roots: Roots,
+    pub(crate) durability: Durability,
+    /// An error left a tree half-changed: only abort is possible.
+    pub(crate) failed: bool,
+    pub(crate) done: bool,
+}
+
+impl<'db> WriteTxn<'db> {
+    pub(crate) fn begin(shared: &'db Shared) -> Result<WriteTxn<'db>> {
+        let mut writer = shared.lock_writer();
+        let base: Arc<Snapshot> = shared.current.load_full();
+        let txn = base.txn + 1;
+        if writer.freelist.is_none() {
+            writer.freelist = Some(nevar_freelist::load(&shared.store, &base.free)?);
+        }
+        let horizon = shared.horizon(&writer, base.txn);
+        writer
+            .freelist
+            .as_mut()
+            .expect("loaded above")
+            .begin(txn, horizon, base.high_water);
+        writer.dirty.clear();
+        Ok(WriteTxn {
+            shared,
+            writer,
+            txn,
+            roots: Roots {
+                catalog: base.catalog,
+                free: base.free,
+                trees: Vec::new(),
+            },
+            durability: shared.options.durability,
+            failed: false,
+            done: false,
+        })
+    }
+
+    /// This transaction's id (the id its commit will have).
+    pub fn txn_id(&self) -> TxnId {
+        self.txn
+    }
+
+    /// Overrides the durability of this transaction's commit.
+    pub fn set_durability(&mut self, durability: Durability) {
+        self.durability = durability;
+    }
+
+    /// Runs a B+tree change with the writer's page store. Size errors are refused before any
+    /// change; any other error poisons the transaction.
+    pub(crate) fn change<R>(
+        &mut self,
+        f: impl FnOnce(&mut WriteStore<'_>, &mut Roots) -> Result<R, BtreeError>,
+    ) -> Result<R> {
+        if self.failed {
+            return Err(Error::TxnFailed);
+        }
+        let writer = &mut *self.writer;
+        let mut store = WriteStore {
+            pager: &self.shared.store.0,
+            dirty: &mut writer.dirty,
+            freelist: writer.freelist.as_mut().expect("loaded at begin"),
+            txn: self.txn,
+        };
+        f(&mut store, &mut self.roots).map_err(|e| {
+            if !matches!(
+                e,
+                BtreeError::KeyTooLarge { .. } | BtreeError::ValueTooLarge { .. }
+            ) {
+                self.failed = true;
+            }
+            Error::from(e)
+        })
+    }
+
+    /// The tree `name`, created if missing.
+    pub fn open_tree(&mut self, name: &str) -> Result<WriteTree<'_, 'db>> {
+        check_name(name)?;
+        let idx = match self.roots.trees.iter().position(|t| t.0 == name) {
+            Some(idx) => idx,
+            None => {
+                let found = catalog::lookup(&self.shared.store, &self.roots.catalog, name)?;
+                self.roots.trees.push((
+                    name.to_owned(),
+                    found.unwrap_or_default(),
+                    found.is_none(),
+                ));
+                self.roots.trees.len() - 1
+            }
+        };
+        Ok(WriteTree { txn: self, idx })
+    }
+
+    /// Deletes tree `name` and frees all its pages. Returns whether it existed.
+    pub fn delete_tree(&mut self, name: &str) -> Result<bool> {
+        check_name(name)?;
+        let cached = self
+            .roots
+            .trees
+            .iter()
+            .position(|t| t.0 == name)
+            .map(|i| self.roots.trees.remove(i).1);
+        let desc = match cached {
+            Some(desc) => Some(desc),
+            None => catalog::lookup(&self.shared.store, &self.roots.catalog, name)?,
+        };
+        let Some(mut desc) = desc else {
+            return Ok(false);
+        };
+        self.change(|store, roots| {
+            clear(store, &mut desc)?;
+            remove(store, &mut roots.catalog, name.as_bytes())
+        })?;
+        Ok(true)
+    }
+
+    /// Names of all trees as this transaction sees them, sorted.
+    pub fn tree_names(&mut self) -> Result<Vec<String>> {
+        self.sync_catalog()?;
+        tree_names(&self.shared.store, &self.roots.catalog)
+    }
+
+    /// Writes changed tree descriptors into the catalog.
+    pub(crate) fn sync_catalog(&mut self) -> Result<()> {
+        self.change(|store, roots| {
+            for (name, desc, changed) in roots.trees.iter_mut().filter(|t| t.2) {
+                insert(
+                    store,
+                    &mut roots.catalog,
+                    name.as_bytes(),
+                    &catalog::encode(desc),
+                )?;
+                *changed = false;
+            }
+            Ok(())
+        })
+    }
+}
+
+impl Drop for WriteTxn<'_> {
+    /// Aborts if not committed: the free list reloads from the last commit, dirty pages are
+    /// forgotten (they are free in the committed state).
+    fn drop(&mut self) {
+        if !self.done {
+            self.writer.freelist = None;
+            self.writer.dirty.clear();
+        }
+    }
+}
+
+/// A tree inside the write transaction.
+pub struct WriteTree<'t, 'db> {
+    txn: &'t mut WriteTxn<'db>,
+    idx: usize,
+}
+
+impl WriteTree<'_, '_> {
+    fn desc(&self) -> &TreeDesc {
+        &self.txn.roots.trees[self.idx].1
+    }
+
+    fn change<R>(
+        &mut self,
+        f: impl FnOnce(&mut WriteStore<'_>, &mut TreeDesc) -> Result<R, BtreeError>,
+    ) -> Result<R> {
+        let idx = self.idx;
+        self.txn.change(|store, roots| {
+            let tree = &mut roots.trees[idx];
+            tree.2 = true;
+            f(store, &mut tree.1)
+        })
+    }
+
+    /// Inserts or overwrites; returns whether the key existed.
+    pub fn insert(&mut self, key: &[u8], value: &[u8]) -> Result<bool> {
+        self.change(|store, desc| insert(store, desc, key, value))
+    }
+
+    /// Removes `key`; returns whether it existed.
+    pub fn remove(&mut self, key: &[u8]) -> Result<bool> {
+        self.change(|store, desc| remove(store, desc, key))
+    }
+
+    /// The value of `key`, as this transaction sees it.
+    pub fn get(&self, key: &[u8]) -> Result<Option<&[u8]>> {
+        Ok(get(&self.txn.shared.store, self.desc(), key)?)
+    }
+
+    /// Entries with keys in `range`.
+    pub fn range<'k, R: RangeBounds<&'k [u8]>>(&self, range: R) -> Result<TreeIter<'_>> {
+        let (lo, hi) = bounds(&range);
+        Ok(TreeIter {
+            inner: Range::new(&self.txn.shared.store, self.desc(), lo, hi)?,
+        })
+    }
+
+    /// All entries.
+    pub fn iter(&self) -> Result<TreeIter<'_>> {
+        self.range::<(Bound<&[u8]>, Bound<&[u8]>)>((Bound::Unbounded, Bound::Unbounded))
+    }
+
+    /// Number of entries, in O(1).
+    pub fn len(&self) -> Result<u64> {
+        Ok(self.desc().entries)
+    }
+
+    /// Whether the tree is empty.
+    pub fn is_empty(&self) -> Result<bool> {
+        Ok(self.desc().entries == 0)
+    }
+
+    /// The smallest entry.
+    pub fn first(&self) -> Result<Option<(&[u8], &[u8])>> {
+        Ok(first(&self.txn.shared.store, self.desc())?)
+    }
+
+    /// The largest entry.
+    pub fn last(&self) -> Result<Option<(&[u8], &[u8])>> {
+        Ok(last(&self.txn.shared.store, self.desc())?)
+    }
+}

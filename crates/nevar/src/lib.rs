@@ -1,0 +1,42 @@
+//! nevar: an embedded, transactional key-value storage engine.
+//!
+//! One file holds many named copy-on-write B+trees. Readers get lock-free MVCC snapshots and
+//! zero-copy values straight from a memory map; one writer at a time; every commit is atomic
+//! and (by default) durable with a single sync. The file grows by mapping new segments, so
+//! nothing is ever remapped under a reader.
+//!
+//! ```
+//! use nevar::{Database, Durability, Options};
+//!
+//! # fn main() -> nevar::Result<()> {
+//! # let dir = tempfile::tempdir().unwrap();
+//! # let path = dir.path().join("data.nevar");
+//! let db = Options::new().durability(Durability::Immediate).open(&path)?;
+//!
+//! let mut w = db.begin_write()?;
+//! {
+//!     let mut users = w.open_tree("users")?;
+//!     users.insert(b"alice", b"admin")?;
+//!     users.insert(b"bob", b"reader")?;
+//! }
+//! w.commit()?;
+//!
+//! let r = db.begin_read()?;
+//! let users = r.open_tree("users")?;
+//! assert_eq!(users.get(b"alice")?, Some(&b"admin"[..]));
+//! let names: Vec<&[u8]> = users.iter()?.map(|e| e.map(|(k, _)| k)).collect::<nevar::Result<_>>()?;
+//! assert_eq!(names, [&b"alice"[..], &b"bob"[..]]);
+//! assert!(matches!(r.open_tree("missing"), Err(nevar::Error::TreeNotFound(_))));
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Keys are 0 to `page_size / 4` bytes (1,024 on the default 4 KiB pages; the empty key is an
+//! ordinary key), compared bytewise. Values are 0 bytes to 2 GiB - 1; large values live on
+//! contiguous overflow pages and still come back as one slice.
+#![forbid(unsafe_code)]
+
+pub use nevar_txn::{
+    CheckReport, CrashMode, Database, Durability, Error, Options, Problem, ReadTxn, Result,
+    SimulatedDisk, Stats, Storage, Tree, TreeIter, TreeStats, WriteTree, WriteTxn,
+};
