@@ -8,9 +8,11 @@ use nevar_btree::{BtreeError, PageStore, PageStoreMut, Range, Result, TreeDesc, 
 use crate::list::FreeList;
 use crate::record::{decode_key, decode_value, encode_key, encode_value};
 
-/// Most passes [`flush`] makes before giving up. Each pass after the first only edits pages
-/// the previous pass already copied, so two or three passes are the norm.
-const MAX_PASSES: usize = 16;
+/// Passes that may reuse free pages. Usually the flush settles within them; if not, the
+/// remaining passes allocate only by growth, which cannot oscillate (see `docs/freelist.md`).
+const REUSING_PASSES: usize = 4;
+/// Most passes before the flush reports failure (a bug or a corrupted free tree).
+const MAX_PASSES: usize = 64;
 
 /// A page store whose allocations come from a [`FreeList`].
 pub trait FreeStore: PageStoreMut {
@@ -40,7 +42,10 @@ pub fn load<S: PageStore + ?Sized>(store: &S, desc: &TreeDesc) -> Result<FreeLis
 /// Writes the transaction's frees and every changed record into the free tree `desc`,
 /// repeating until writing changes nothing more.
 pub fn flush<S: FreeStore + ?Sized>(store: &mut S, desc: &mut TreeDesc) -> Result<()> {
-    for _ in 0..MAX_PASSES {
+    for pass in 0..MAX_PASSES {
+        if pass == REUSING_PASSES {
+            store.freelist().grow_only();
+        }
         store.freelist().stage();
         if !store.freelist().has_changes() {
             return Ok(());

@@ -32,6 +32,8 @@ pub struct FreeList {
     /// Committed pages freed in this transaction.
     freed_now: Vec<Extent>,
     high_water: PageNo,
+    /// Set by a flush that did not settle quickly: allocate only by growing the file.
+    grow_only: bool,
 }
 
 impl FreeList {
@@ -52,6 +54,14 @@ impl FreeList {
         self.txn_free.clear();
         self.freed_now.clear();
         self.changed.clear();
+        self.grow_only = false;
+    }
+
+    /// From now until the next [`FreeList::begin`], allocate only by growing the file. Used by
+    /// the flush to guarantee convergence: with no allocation taking pages out of records,
+    /// records only gain pages, and there are finitely many pages to gain.
+    pub fn grow_only(&mut self) {
+        self.grow_only = true;
     }
 
     /// First page never allocated.
@@ -76,6 +86,9 @@ impl FreeList {
     /// holding `p`: a run never crosses it. Order: pages freed in this transaction, then
     /// reusable records (oldest first), then growth of the file.
     pub fn alloc(&mut self, count: u64, segment_end: impl Fn(PageNo) -> PageNo) -> PageNo {
+        if self.grow_only {
+            return self.grow(count, &segment_end);
+        }
         if let Some(p) = take_from(&mut self.txn_free, count, &segment_end) {
             return p;
         }
@@ -92,6 +105,12 @@ impl FreeList {
             self.changed.insert(key);
             return page;
         }
+        self.grow(count, &segment_end)
+    }
+
+    /// Takes `count` pages at the high-water mark, skipping to the next segment if the run
+    /// would cross a segment boundary.
+    fn grow(&mut self, count: u64, segment_end: &impl Fn(PageNo) -> PageNo) -> PageNo {
         let mut start = self.high_water;
         let end = segment_end(start);
         if start + count > end {

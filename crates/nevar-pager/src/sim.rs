@@ -89,12 +89,16 @@ impl Region for Arc<HeapRegion> {
     }
 }
 
+/// A function run at the start of every sync, before anything becomes durable.
+type SyncHook = Arc<dyn Fn() + Send + Sync>;
+
 #[derive(Default)]
 struct SimState {
     len: u64,
     durable: Vec<u8>,
     regions: Vec<(u64, Arc<HeapRegion>)>,
     syncs: u64,
+    hook: Option<SyncHook>,
 }
 
 impl SimState {
@@ -143,6 +147,12 @@ impl SimulatedDisk {
             s.durable = image;
         }
         disk
+    }
+
+    /// Runs `hook` at the start of every sync, before anything becomes durable: the moment a
+    /// power loss hurts most. Crash tests take their images there.
+    pub fn on_sync(&self, hook: impl Fn() + Send + Sync + 'static) {
+        self.state.lock().expect("sim lock").hook = Some(Arc::new(hook));
     }
 
     /// Number of sync calls so far.
@@ -236,6 +246,10 @@ impl Storage for SimulatedDisk {
     }
 
     fn sync(&self) -> Result<()> {
+        let hook = self.state.lock().expect("sim lock").hook.clone();
+        if let Some(hook) = hook {
+            hook();
+        }
         let mut s = self.state.lock().expect("sim lock");
         s.durable = s.snapshot_volatile();
         s.syncs += 1;
