@@ -41,7 +41,7 @@ pub(crate) fn write_meta(
 /// Opens the database on `storage`, creating it when the storage is empty.
 pub(crate) fn open(storage: Box<dyn Storage>, options: &Options) -> Result<Opened> {
     let _span = tracing::info_span!("recovery").entered();
-    if storage.len()? == 0 {
+    if storage.len()? == 0 || interrupted_creation(&*storage)? {
         return create(storage, options);
     }
     let found = read_metas(&*storage)?;
@@ -76,6 +76,20 @@ pub(crate) fn open(storage: Box<dyn Storage>, options: &Options) -> Result<Opene
         });
     }
     Err(truncated.unwrap_or(corrupted(0, "no meta page describes an intact commit")))
+}
+
+/// Whether the file is a creation cut short by a crash: its first growth happened but its
+/// first meta never reached the disk, so it holds only zeros. Nothing can be lost by
+/// initializing it again.
+fn interrupted_creation(storage: &dyn Storage) -> Result<bool> {
+    const FIRST_GROWTH: u64 = 1 << 20;
+    let len = storage.len()?;
+    if len > FIRST_GROWTH {
+        return Ok(false);
+    }
+    let mut bytes = vec![0u8; len as usize];
+    let n = storage.read_at(0, &mut bytes)?;
+    Ok(n == bytes.len() && bytes.iter().all(|&b| b == 0))
 }
 
 fn create(storage: Box<dyn Storage>, options: &Options) -> Result<Opened> {
