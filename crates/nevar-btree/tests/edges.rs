@@ -148,11 +148,15 @@ fn ranges_with_every_bound_kind() {
     // Both ends interleaved meet exactly once.
     let mut r = Range::new(&s, &d, Bound::Unbounded, Bound::Unbounded).unwrap();
     let mut seen = 0;
-    while let Some(_) = if seen % 2 == 0 {
-        r.next()
-    } else {
-        r.next_back()
-    } {
+    loop {
+        let item = if seen % 2 == 0 {
+            r.next()
+        } else {
+            r.next_back()
+        };
+        if item.is_none() {
+            break;
+        }
         seen += 1;
     }
     assert_eq!(seen, 500);

@@ -50,7 +50,7 @@ pub fn encode_value(extents: &[Extent]) -> Vec<u8> {
 
 /// Decodes a record value; `None` if malformed (bad length, empty or overflowing extent).
 pub fn decode_value(bytes: &[u8]) -> Option<Vec<Extent>> {
-    if bytes.len() % EXTENT_LEN != 0 || bytes.len() / EXTENT_LEN > EXTENTS_PER_RECORD {
+    if !bytes.len().is_multiple_of(EXTENT_LEN) || bytes.len() / EXTENT_LEN > EXTENTS_PER_RECORD {
         return None;
     }
     bytes

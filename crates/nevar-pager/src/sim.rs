@@ -165,7 +165,7 @@ impl SimulatedDisk {
         let s = self.state.lock().expect("sim lock");
         let mut rng = SplitMix(seed);
         let volatile = s.snapshot_volatile();
-        let len = if s.len as usize == s.durable.len() || rng.next() % 2 == 0 {
+        let len = if s.len as usize == s.durable.len() || rng.next().is_multiple_of(2) {
             s.durable.len()
         } else {
             volatile.len()

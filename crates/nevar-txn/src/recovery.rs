@@ -49,8 +49,7 @@ pub(crate) fn open(storage: Box<dyn Storage>, options: &Options) -> Result<Opene
     let pager = Pager::new(storage, page_size, options.segment_base)?;
     let store = ReadStore(pager);
     let mut truncated = None;
-    for (meta, slot, ps) in found.iter().filter(|m| m.2 == page_size) {
-        let _ = ps;
+    for (meta, slot, _) in found.iter().filter(|m| m.2 == page_size) {
         let snapshot = Snapshot::from_meta(meta);
         let file_pages = store.0.file_pages();
         if snapshot.high_water > file_pages || snapshot.high_water < META_SLOTS {
@@ -60,11 +59,11 @@ pub(crate) fn open(storage: Box<dyn Storage>, options: &Options) -> Result<Opene
             });
             continue;
         }
-        if !meta.clean() {
-            if let Err(e) = verify_commit(&store, &snapshot) {
-                tracing::warn!(txn = snapshot.txn, slot, error = %e, "newest commit failed verification; falling back");
-                continue;
-            }
+        if !meta.clean()
+            && let Err(e) = verify_commit(&store, &snapshot)
+        {
+            tracing::warn!(txn = snapshot.txn, slot, error = %e, "newest commit failed verification; falling back");
+            continue;
         }
         // What we are about to serve must survive a power loss from now on.
         store.0.sync()?;

@@ -18,26 +18,48 @@ fn insert_get_remove_range_across_trees_and_reopen() {
         {
             let mut t = w.open_tree("users").unwrap();
             assert!(!t.insert(b"k", b"v").unwrap());
-            assert!(t.insert(b"k", b"v2").unwrap(), "insert overwrites and reports it");
+            assert!(
+                t.insert(b"k", b"v2").unwrap(),
+                "insert overwrites and reports it"
+            );
             assert_eq!(t.get(b"k").unwrap(), Some(&b"v2"[..]));
             for i in 0..1000u32 {
-                t.insert(format!("user{i:04}").as_bytes(), &i.to_le_bytes()).unwrap();
+                t.insert(format!("user{i:04}").as_bytes(), &i.to_le_bytes())
+                    .unwrap();
             }
             assert!(t.remove(b"k").unwrap());
             assert!(!t.remove(b"k").unwrap());
         }
         w.open_tree("index").unwrap().insert(b"a", b"b").unwrap();
         w.commit().unwrap();
-        db.check().unwrap().problems.iter().for_each(|p| panic!("{p:?}"));
+        let report = db.check().unwrap();
+        assert!(report.is_clean(), "{:?}", report.problems);
     }
     let db = Database::open(&path).unwrap();
     let r = db.begin_read().unwrap();
     assert_eq!(r.tree_names().unwrap(), ["index", "users"]);
     let t = r.open_tree("users").unwrap();
     assert_eq!(t.len().unwrap(), 1000);
-    let some: Vec<_> = t.range(&b"user0100"[..]..&b"user0103"[..]).unwrap().map(|e| e.unwrap().0.to_vec()).collect();
-    assert_eq!(some, [b"user0100".to_vec(), b"user0101".to_vec(), b"user0102".to_vec()]);
-    let last_two: Vec<_> = t.iter().unwrap().rev().take(2).map(|e| e.unwrap().0.to_vec()).collect();
+    let some: Vec<_> = t
+        .range(&b"user0100"[..]..&b"user0103"[..])
+        .unwrap()
+        .map(|e| e.unwrap().0.to_vec())
+        .collect();
+    assert_eq!(
+        some,
+        [
+            b"user0100".to_vec(),
+            b"user0101".to_vec(),
+            b"user0102".to_vec()
+        ]
+    );
+    let last_two: Vec<_> = t
+        .iter()
+        .unwrap()
+        .rev()
+        .take(2)
+        .map(|e| e.unwrap().0.to_vec())
+        .collect();
     assert_eq!(last_two, [b"user0999".to_vec(), b"user0998".to_vec()]);
     assert_eq!(t.first().unwrap().unwrap().0, b"user0000");
     assert_eq!(t.last().unwrap().unwrap().1, 999u32.to_le_bytes());
@@ -68,7 +90,10 @@ fn dropping_a_write_txn_aborts_and_leaks_nothing() {
     assert!(report.is_clean(), "{:?}", report.problems);
     // The next commit reuses what the aborted txn touched; the file does not keep growing.
     let mut w = db.begin_write().unwrap();
-    w.open_tree("t").unwrap().insert(b"after", b"abort").unwrap();
+    w.open_tree("t")
+        .unwrap()
+        .insert(b"after", b"abort")
+        .unwrap();
     w.commit().unwrap();
     assert!(db.check().unwrap().is_clean());
     assert!(db.stats().unwrap().high_water <= before.high_water + 8);
@@ -88,7 +113,8 @@ fn delete_tree_frees_every_page() {
     {
         let mut t = w.open_tree("big").unwrap();
         for i in 0..20_000u32 {
-            t.insert(&i.to_be_bytes(), &vec![1; (i % 300) as usize]).unwrap();
+            t.insert(&i.to_be_bytes(), &vec![1; (i % 300) as usize])
+                .unwrap();
         }
         t.insert(b"huge", &vec![9; 100_000]).unwrap();
     }
@@ -104,7 +130,10 @@ fn delete_tree_frees_every_page() {
     let s = db.stats().unwrap();
     assert!(db.check().unwrap().is_clean());
     assert_eq!(s.trees.len(), 1);
-    assert_eq!(s.leaf_pages + s.branch_pages + s.overflow_pages, baseline.leaf_pages + baseline.branch_pages);
+    assert_eq!(
+        s.leaf_pages + s.branch_pages + s.overflow_pages,
+        baseline.leaf_pages + baseline.branch_pages
+    );
     assert!(s.free_pages > 100, "freed pages are reusable: {s:?}");
 }
 
@@ -115,7 +144,10 @@ fn one_sync_per_durable_commit_and_none_for_nosync() {
     for i in 0..10u32 {
         let before = db.sync_count();
         let mut w = db.begin_write().unwrap();
-        w.open_tree("t").unwrap().insert(&i.to_be_bytes(), &[0; 3000]).unwrap();
+        w.open_tree("t")
+            .unwrap()
+            .insert(&i.to_be_bytes(), &[0; 3000])
+            .unwrap();
         w.commit().unwrap();
         assert_eq!(db.sync_count(), before + 1);
     }
@@ -123,7 +155,10 @@ fn one_sync_per_durable_commit_and_none_for_nosync() {
     for i in 0..10u32 {
         let mut w = db.begin_write().unwrap();
         w.set_durability(Durability::NoSync);
-        w.open_tree("t").unwrap().insert(&i.to_be_bytes(), b"nosync").unwrap();
+        w.open_tree("t")
+            .unwrap()
+            .insert(&i.to_be_bytes(), b"nosync")
+            .unwrap();
         w.commit().unwrap();
     }
     assert_eq!(db.sync_count(), before);
@@ -137,12 +172,21 @@ fn limits_are_typed_errors_that_change_nothing() {
     {
         let mut t = w.open_tree("t").unwrap();
         t.insert(&[1; 1024], b"max key ok").unwrap();
-        assert!(matches!(t.insert(&[1; 1025], b"v"), Err(Error::KeyTooLarge { len: 1025, max: 1024 })));
+        assert!(matches!(
+            t.insert(&[1; 1025], b"v"),
+            Err(Error::KeyTooLarge {
+                len: 1025,
+                max: 1024
+            })
+        ));
         assert!(t.insert(b"", b"empty key ok").is_ok());
         assert_eq!(t.len().unwrap(), 2);
     }
     assert!(matches!(w.open_tree(""), Err(Error::InvalidTreeName(_))));
-    assert!(matches!(w.open_tree(&"x".repeat(256)), Err(Error::InvalidTreeName(_))));
+    assert!(matches!(
+        w.open_tree(&"x".repeat(256)),
+        Err(Error::InvalidTreeName(_))
+    ));
     w.open_tree(&"x".repeat(255)).unwrap();
     w.commit().unwrap();
     assert!(db.check().unwrap().is_clean());
@@ -175,6 +219,17 @@ fn begin_write_waits_for_the_live_writer() {
     };
     std::thread::sleep(std::time::Duration::from_millis(50));
     w.commit().unwrap();
-    assert!(other.join().unwrap(), "the second writer started after the first committed");
-    assert_eq!(db.begin_read().unwrap().open_tree("t").unwrap().len().unwrap(), 2);
+    assert!(
+        other.join().unwrap(),
+        "the second writer started after the first committed"
+    );
+    assert_eq!(
+        db.begin_read()
+            .unwrap()
+            .open_tree("t")
+            .unwrap()
+            .len()
+            .unwrap(),
+        2
+    );
 }

@@ -10,7 +10,10 @@ use nevar::{CrashMode, Database, Durability, Options, SimulatedDisk};
 type Model = BTreeMap<String, BTreeMap<Vec<u8>, Vec<u8>>>;
 
 fn seed() -> u64 {
-    std::env::var("NEVAR_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(42)
+    std::env::var("NEVAR_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(42)
 }
 
 fn long() -> bool {
@@ -32,7 +35,9 @@ impl Rng {
 }
 
 fn open(disk: SimulatedDisk) -> nevar::Result<Database> {
-    Options::new().segment_size(1 << 20).open_storage(Box::new(disk))
+    Options::new()
+        .segment_size(1 << 20)
+        .open_storage(Box::new(disk))
 }
 
 fn contents(db: &Database) -> Model {
@@ -42,7 +47,11 @@ fn contents(db: &Database) -> Model {
         .into_iter()
         .map(|name| {
             let t = r.open_tree(&name).unwrap();
-            let entries = t.iter().unwrap().map(|e| e.map(|(k, v)| (k.to_vec(), v.to_vec())).unwrap()).collect();
+            let entries = t
+                .iter()
+                .unwrap()
+                .map(|e| e.map(|(k, v)| (k.to_vec(), v.to_vec())).unwrap())
+                .collect();
             (name, entries)
         })
         .collect()
@@ -67,7 +76,11 @@ fn random_txn(db: &Database, model: &mut Model, rng: &mut Rng, durability: Durab
             }
             _ => {
                 let key = rng.below(400).to_be_bytes().to_vec();
-                let len = if rng.below(10) == 0 { 3000 + rng.below(40_000) } else { rng.below(300) } as usize;
+                let len = if rng.below(10) == 0 {
+                    3000 + rng.below(40_000)
+                } else {
+                    rng.below(300)
+                } as usize;
                 let value: Vec<u8> = (0..len).map(|i| (i as u64 ^ rng.0) as u8).collect();
                 w.open_tree(&tree).unwrap().insert(&key, &value).unwrap();
                 next.entry(tree).or_default().insert(key, value);
@@ -85,11 +98,15 @@ fn random_txn(db: &Database, model: &mut Model, rng: &mut Rng, durability: Durab
 
 /// Opens a crash image and checks it holds one of `allowed`.
 fn verify_image(image: Vec<u8>, allowed: &[&Model], what: &str) {
-    let db = open(SimulatedDisk::from_image(image)).unwrap_or_else(|e| panic!("{what}: image does not open: {e}"));
+    let db = open(SimulatedDisk::from_image(image))
+        .unwrap_or_else(|e| panic!("{what}: image does not open: {e}"));
     let report = db.check().unwrap();
     assert!(report.is_clean(), "{what}: {:?}", report.problems);
     let got = contents(&db);
-    assert!(allowed.iter().any(|m| **m == got), "{what}: contents match no allowed commit");
+    assert!(
+        allowed.iter().any(|m| **m == got),
+        "{what}: contents match no allowed commit"
+    );
 }
 
 #[test]
@@ -103,7 +120,8 @@ fn immediate_commits_survive_power_loss_at_every_sync() {
     // Creation is acknowledged when `open` returns; only then must every image recover.
     let created = Arc::new(std::sync::atomic::AtomicBool::new(false));
     {
-        let (disk2, acked, inflight, syncs) = (disk.clone(), acked.clone(), inflight.clone(), syncs.clone());
+        let (disk2, acked, inflight, syncs) =
+            (disk.clone(), acked.clone(), inflight.clone(), syncs.clone());
         let created = created.clone();
         disk.on_sync(move || {
             if !created.load(std::sync::atomic::Ordering::SeqCst) {
@@ -119,9 +137,18 @@ fn immediate_commits_survive_power_loss_at_every_sync() {
             let mut allowed = vec![&acked];
             allowed.extend(inflight.as_ref());
             for i in 0..images {
-                let mode = [CrashMode::Mixed, CrashMode::DropAll, CrashMode::KeepAll, CrashMode::Hostile][i % 4];
+                let mode = [
+                    CrashMode::Mixed,
+                    CrashMode::DropAll,
+                    CrashMode::KeepAll,
+                    CrashMode::Hostile,
+                ][i % 4];
                 let image = disk2.crash_image(seed ^ (n << 20) ^ i as u64, mode);
-                verify_image(image, &allowed, &format!("sync {n} image {i} ({mode:?}), NEVAR_SEED={seed}"));
+                verify_image(
+                    image,
+                    &allowed,
+                    &format!("sync {n} image {i} ({mode:?}), NEVAR_SEED={seed}"),
+                );
             }
         });
     }
@@ -172,7 +199,11 @@ fn random_txn_dry(model: &mut Model, rng: &mut Rng) -> bool {
             }
             _ => {
                 let key = rng.below(400).to_be_bytes().to_vec();
-                let len = if rng.below(10) == 0 { 3000 + rng.below(40_000) } else { rng.below(300) } as usize;
+                let len = if rng.below(10) == 0 {
+                    3000 + rng.below(40_000)
+                } else {
+                    rng.below(300)
+                } as usize;
                 let value: Vec<u8> = (0..len).map(|i| (i as u64 ^ rng.0) as u8).collect();
                 next.entry(tree).or_default().insert(key, value);
             }
@@ -197,7 +228,11 @@ fn nosync_opens_at_the_last_durable_commit_or_later() {
     let mut since_durable: Vec<Model> = vec![model.clone()];
     for n in 0..commits {
         let durable = rng.below(5) == 0;
-        let mode = if durable { Durability::Immediate } else { Durability::NoSync };
+        let mode = if durable {
+            Durability::Immediate
+        } else {
+            Durability::NoSync
+        };
         if random_txn(&db, &mut model, &mut rng, mode) {
             if durable {
                 since_durable.clear();
@@ -206,9 +241,18 @@ fn nosync_opens_at_the_last_durable_commit_or_later() {
         }
         let allowed: Vec<&Model> = since_durable.iter().collect();
         for i in 0..images {
-            let mode = [CrashMode::Mixed, CrashMode::DropAll, CrashMode::KeepAll, CrashMode::Hostile][i % 4];
+            let mode = [
+                CrashMode::Mixed,
+                CrashMode::DropAll,
+                CrashMode::KeepAll,
+                CrashMode::Hostile,
+            ][i % 4];
             let image = disk.crash_image(seed ^ ((n as u64) << 20) ^ i as u64, mode);
-            verify_image(image, &allowed, &format!("commit {n} image {i} ({mode:?}), NEVAR_SEED={seed}"));
+            verify_image(
+                image,
+                &allowed,
+                &format!("commit {n} image {i} ({mode:?}), NEVAR_SEED={seed}"),
+            );
         }
     }
 }

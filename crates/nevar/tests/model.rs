@@ -43,12 +43,20 @@ fn check_equal(db: &Database, model: &Model) {
     for (name, entries) in model {
         let t = r.open_tree(name).unwrap();
         assert_eq!(t.len().unwrap(), entries.len() as u64);
-        let got: Vec<(Vec<u8>, Vec<u8>)> = t.iter().unwrap().map(|e| e.map(|(k, v)| (k.to_vec(), v.to_vec())).unwrap()).collect();
-        let want: Vec<(Vec<u8>, Vec<u8>)> = entries.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        let got: Vec<(Vec<u8>, Vec<u8>)> = t
+            .iter()
+            .unwrap()
+            .map(|e| e.map(|(k, v)| (k.to_vec(), v.to_vec())).unwrap())
+            .collect();
+        let want: Vec<(Vec<u8>, Vec<u8>)> = entries
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
         assert_eq!(got, want, "tree {name}");
     }
 }
 
+#[allow(unused_assignments)]
 fn run(ops: Vec<Op>) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("model.nevar");
@@ -63,26 +71,42 @@ fn run(ops: Vec<Op>) {
             Op::Insert(t, k, len) => {
                 let v: Vec<u8> = (0..len).map(|i| (i + n) as u8).collect();
                 let existed = txn.open_tree(&name(t)).unwrap().insert(&k, &v).unwrap();
-                assert_eq!(existed, pending.entry(name(t)).or_default().insert(k, v).is_some());
+                assert_eq!(
+                    existed,
+                    pending.entry(name(t)).or_default().insert(k, v).is_some()
+                );
             }
             Op::Remove(t, k) => {
                 let existed = txn.open_tree(&name(t)).unwrap().remove(&k).unwrap();
-                assert_eq!(existed, pending.entry(name(t)).or_default().remove(&k).is_some());
+                assert_eq!(
+                    existed,
+                    pending.entry(name(t)).or_default().remove(&k).is_some()
+                );
             }
             Op::Range(t, a, b, rev) => {
                 let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
                 let tree = txn.open_tree(&name(t)).unwrap();
                 pending.entry(name(t)).or_default();
                 let it = tree.range(&lo[..]..=&hi[..]).unwrap();
-                let got: Vec<Vec<u8>> = if rev { it.rev().map(|e| e.unwrap().0.to_vec()).collect() } else { it.map(|e| e.unwrap().0.to_vec()).collect() };
-                let mut want: Vec<Vec<u8>> = pending[&name(t)].range(lo..=hi).map(|(k, _)| k.clone()).collect();
+                let got: Vec<Vec<u8>> = if rev {
+                    it.rev().map(|e| e.unwrap().0.to_vec()).collect()
+                } else {
+                    it.map(|e| e.unwrap().0.to_vec()).collect()
+                };
+                let mut want: Vec<Vec<u8>> = pending[&name(t)]
+                    .range(lo..=hi)
+                    .map(|(k, _)| k.clone())
+                    .collect();
                 if rev {
                     want.reverse();
                 }
                 assert_eq!(got, want);
             }
             Op::DeleteTree(t) => {
-                assert_eq!(txn.delete_tree(&name(t)).unwrap(), pending.remove(&name(t)).is_some());
+                assert_eq!(
+                    txn.delete_tree(&name(t)).unwrap(),
+                    pending.remove(&name(t)).is_some()
+                );
             }
             Op::Commit => {
                 w.take().unwrap().commit().unwrap();
@@ -91,12 +115,13 @@ fn run(ops: Vec<Op>) {
                 w = Some(db.begin_write().unwrap());
             }
             Op::Abort => {
-                w = None;
+                drop(w.take());
                 pending = committed.clone();
                 check_equal(&db, &committed);
                 w = Some(db.begin_write().unwrap());
             }
             Op::Reopen => {
+                // Assigning (not `take`) ends the transaction's borrow of `db` for the checker.
                 w = None;
                 pending = committed.clone();
                 drop(db);
@@ -122,7 +147,10 @@ fn run(ops: Vec<Op>) {
     }
     let s = db.stats().unwrap();
     assert_eq!((s.leaf_pages, s.branch_pages, s.overflow_pages), (0, 0, 0));
-    assert!(s.meta_tree_pages <= 3, "only the free tree's root (and catalog) remain: {s:?}");
+    assert!(
+        s.meta_tree_pages <= 3,
+        "only the free tree's root (and catalog) remain: {s:?}"
+    );
     assert!(db.check().unwrap().is_clean());
 }
 
@@ -146,9 +174,17 @@ proptest! {
 fn regression_free_tree_flush_converges() {
     use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
     let seed = [7u8; 32];
-    let mut runner = TestRunner::new_with_rng(Config { cases: 512, ..Config::default() }, TestRng::from_seed(RngAlgorithm::ChaCha, &seed));
-    runner.run(&proptest::collection::vec(op(), 1..400), |ops| {
-        run(ops);
-        Ok(())
-    }).unwrap();
+    let mut runner = TestRunner::new_with_rng(
+        Config {
+            cases: 512,
+            ..Config::default()
+        },
+        TestRng::from_seed(RngAlgorithm::ChaCha, &seed),
+    );
+    runner
+        .run(&proptest::collection::vec(op(), 1..400), |ops| {
+            run(ops);
+            Ok(())
+        })
+        .unwrap();
 }

@@ -1,0 +1,109 @@
+//! kill -9: a child commits in a loop and prints each acknowledged commit; the parent kills it
+//! at a random moment, reopens, and checks every acknowledged commit is there.
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Command, Stdio};
+
+use nevar::Database;
+
+const CHILD_ENV: &str = "NEVAR_KILL9_CHILD";
+
+fn value(i: u64, tree: u64) -> Vec<u8> {
+    let len = [10usize, 200, 3000, 20_000][(i % 4) as usize];
+    (0..len)
+        .map(|b| (i.wrapping_mul(31) ^ tree ^ b as u64) as u8)
+        .collect()
+}
+
+/// Child half: commits forever, printing "acked N" after each commit returns.
+#[test]
+fn kill9_child() {
+    let Ok(path) = std::env::var(CHILD_ENV) else {
+        return;
+    };
+    let db = Database::open(&path).unwrap();
+    let mut next = db
+        .begin_read()
+        .unwrap()
+        .open_tree("t0")
+        .map(|t| t.len().unwrap())
+        .unwrap_or(0);
+    let mut out = std::io::stdout();
+    loop {
+        let mut w = db.begin_write().unwrap();
+        for tree in 0..3u64 {
+            let mut t = w.open_tree(&format!("t{tree}")).unwrap();
+            t.insert(&next.to_be_bytes(), &value(next, tree)).unwrap();
+            if next >= 10 && next.is_multiple_of(3) {
+                t.remove(&(next - 10).to_be_bytes()).unwrap();
+                t.insert(&(next - 10).to_be_bytes(), &value(next - 10, tree))
+                    .unwrap();
+            }
+        }
+        w.commit().unwrap();
+        writeln!(out, "acked {next}").unwrap();
+        out.flush().unwrap();
+        next += 1;
+    }
+}
+
+#[test]
+fn acknowledged_commits_survive_kill_9() {
+    let rounds = if std::env::var("NEVAR_LONG").is_ok() {
+        2000
+    } else {
+        50
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("kill9.nevar");
+    let mut rng = std::env::var("NEVAR_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(99u64)
+        | 1;
+    let mut acked_total = 0u64;
+    for round in 0..rounds {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        let mut child = Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", "kill9_child", "--nocapture", "--test-threads=1"])
+            .env(CHILD_ENV, &path)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(rng % 250));
+        child.kill().unwrap();
+        let stdout = child.stdout.take().unwrap();
+        child.wait().unwrap();
+        let acked: Option<u64> = BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+            .filter_map(|l| l.strip_prefix("acked ").and_then(|n| n.parse().ok()))
+            .last();
+        let db =
+            Database::open(&path).unwrap_or_else(|e| panic!("round {round}: reopen failed: {e}"));
+        let report = db.check().unwrap();
+        assert!(report.is_clean(), "round {round}: {:?}", report.problems);
+        if let Some(acked) = acked {
+            let r = db.begin_read().unwrap();
+            for tree in 0..3u64 {
+                let t = r.open_tree(&format!("t{tree}")).unwrap();
+                assert!(
+                    t.len().unwrap() > acked,
+                    "round {round}: commit {acked} lost"
+                );
+                for i in [0, acked / 2, acked] {
+                    assert_eq!(
+                        t.get(&i.to_be_bytes()).unwrap(),
+                        Some(&value(i, tree)[..]),
+                        "round {round} key {i}"
+                    );
+                }
+            }
+            acked_total = acked;
+        }
+    }
+    assert!(acked_total > 0, "the child acknowledged commits");
+}
