@@ -8,6 +8,7 @@
 mod catalog;
 mod check;
 mod commit;
+mod copy;
 mod db;
 mod error;
 mod options;
