@@ -26,7 +26,10 @@ pub trait Engine: Sync {
 }
 
 fn dir_size(path: &Path) -> u64 {
-    std::fs::read_dir(path).unwrap().map(|e| e.unwrap().metadata().unwrap().len()).sum()
+    std::fs::read_dir(path)
+        .unwrap()
+        .map(|e| e.unwrap().metadata().unwrap().len())
+        .sum()
 }
 
 /// nevar.
@@ -39,7 +42,10 @@ impl Nevar {
     /// A fresh database in `dir`.
     pub fn open(dir: &Path) -> Nevar {
         let path = dir.join("bench.nevar");
-        Nevar { db: nevar::Database::open(&path).unwrap(), path }
+        Nevar {
+            db: nevar::Database::open(&path).unwrap(),
+            path,
+        }
     }
     fn db(&self) -> &nevar::Database {
         &self.db
@@ -64,17 +70,34 @@ impl Engine for Nevar {
         self.write(pairs, pairs.len(), true);
     }
     fn len(&self) -> u64 {
-        self.db().begin_read().unwrap().open_tree("bench").unwrap().len().unwrap()
+        self.db()
+            .begin_read()
+            .unwrap()
+            .open_tree("bench")
+            .unwrap()
+            .len()
+            .unwrap()
     }
     fn get_all(&self, keys: &[&[u8]]) -> u64 {
         let r = self.db().begin_read().unwrap();
         let t = r.open_tree("bench").unwrap();
-        keys.iter().map(|k| t.get(k).unwrap().unwrap().len() as u64).sum()
+        keys.iter()
+            .map(|k| t.get(k).unwrap().unwrap().len() as u64)
+            .sum()
     }
     fn scan(&self, starts: &[&[u8]], count: usize) -> u64 {
         let r = self.db().begin_read().unwrap();
         let t = r.open_tree("bench").unwrap();
-        starts.iter().map(|s| t.range(*s..).unwrap().take(count).map(|e| e.unwrap().1.len() as u64).count() as u64).sum()
+        starts
+            .iter()
+            .map(|s| {
+                t.range(*s..)
+                    .unwrap()
+                    .take(count)
+                    .map(|e| e.unwrap().1.len() as u64)
+                    .count() as u64
+            })
+            .sum()
     }
     fn remove(&mut self, keys: &[&[u8]]) {
         let mut w = self.db().begin_write().unwrap();
@@ -107,7 +130,13 @@ impl Lmdb {
         let dir = dir.join("lmdb");
         std::fs::create_dir_all(&dir).unwrap();
         // SAFETY: one environment per directory, opened once in this process.
-        let env = unsafe { heed::EnvOpenOptions::new().map_size(64 << 30).max_dbs(4).open(&dir).unwrap() };
+        let env = unsafe {
+            heed::EnvOpenOptions::new()
+                .map_size(64 << 30)
+                .max_dbs(4)
+                .open(&dir)
+                .unwrap()
+        };
         let mut w = env.write_txn().unwrap();
         let db = env.create_database(&mut w, Some("bench")).unwrap();
         w.commit().unwrap();
@@ -119,7 +148,11 @@ impl Engine for Lmdb {
     fn write(&mut self, pairs: &Pairs, per_txn: usize, durable: bool) {
         // SAFETY: toggling NO_SYNC between transactions, with no transaction open.
         unsafe {
-            let mode = if durable { heed::FlagSetMode::Disable } else { heed::FlagSetMode::Enable };
+            let mode = if durable {
+                heed::FlagSetMode::Disable
+            } else {
+                heed::FlagSetMode::Enable
+            };
             self.env.set_flags(heed::EnvFlags::NO_SYNC, mode).unwrap();
         }
         for chunk in pairs.chunks(per_txn) {
@@ -130,12 +163,18 @@ impl Engine for Lmdb {
             w.commit().unwrap();
         }
         // SAFETY: as above.
-        unsafe { self.env.set_flags(heed::EnvFlags::NO_SYNC, heed::FlagSetMode::Disable).unwrap() };
+        unsafe {
+            self.env
+                .set_flags(heed::EnvFlags::NO_SYNC, heed::FlagSetMode::Disable)
+                .unwrap()
+        };
     }
     fn append(&mut self, pairs: &Pairs) {
         let mut w = self.env.write_txn().unwrap();
         for (k, v) in pairs {
-            self.db.put_with_flags(&mut w, heed::PutFlags::APPEND, k, v).unwrap();
+            self.db
+                .put_with_flags(&mut w, heed::PutFlags::APPEND, k, v)
+                .unwrap();
         }
         w.commit().unwrap();
     }
@@ -145,13 +184,25 @@ impl Engine for Lmdb {
     }
     fn get_all(&self, keys: &[&[u8]]) -> u64 {
         let r = self.env.read_txn().unwrap();
-        keys.iter().map(|k| self.db.get(&r, k).unwrap().unwrap().len() as u64).sum()
+        keys.iter()
+            .map(|k| self.db.get(&r, k).unwrap().unwrap().len() as u64)
+            .sum()
     }
     fn scan(&self, starts: &[&[u8]], count: usize) -> u64 {
         let r = self.env.read_txn().unwrap();
         starts
             .iter()
-            .map(|s| self.db.range(&r, &(std::ops::Bound::Included(*s), std::ops::Bound::Unbounded)).unwrap().take(count).map(|e| e.unwrap().1.len() as u64).count() as u64)
+            .map(|s| {
+                self.db
+                    .range(
+                        &r,
+                        &(std::ops::Bound::Included(*s), std::ops::Bound::Unbounded),
+                    )
+                    .unwrap()
+                    .take(count)
+                    .map(|e| e.unwrap().1.len() as u64)
+                    .count() as u64
+            })
             .sum()
     }
     fn remove(&mut self, keys: &[&[u8]]) {
@@ -166,7 +217,9 @@ impl Engine for Lmdb {
     }
     fn compact(&mut self, scratch: &Path) -> u64 {
         let target = scratch.join("lmdb-compact.mdb");
-        self.env.copy_to_path(&target, heed::CompactionOption::Enabled).unwrap();
+        self.env
+            .copy_to_path(&target, heed::CompactionOption::Enabled)
+            .unwrap();
         std::fs::metadata(&target).unwrap().len()
     }
 }
@@ -185,7 +238,10 @@ impl Redb {
     /// A fresh database in `dir`.
     pub fn open(dir: &Path) -> Redb {
         let path = dir.join("bench.redb");
-        Redb { db: redb::Database::create(&path).unwrap(), path }
+        Redb {
+            db: redb::Database::create(&path).unwrap(),
+            path,
+        }
     }
 }
 
@@ -210,17 +266,34 @@ impl Engine for Redb {
     }
     fn len(&self) -> u64 {
         use redb::ReadableTableMetadata;
-        self.db.begin_read().unwrap().open_table(TABLE).unwrap().len().unwrap()
+        self.db
+            .begin_read()
+            .unwrap()
+            .open_table(TABLE)
+            .unwrap()
+            .len()
+            .unwrap()
     }
     fn get_all(&self, keys: &[&[u8]]) -> u64 {
         let r = self.db.begin_read().unwrap();
         let t = r.open_table(TABLE).unwrap();
-        keys.iter().map(|k| t.get(*k).unwrap().unwrap().value().len() as u64).sum()
+        keys.iter()
+            .map(|k| t.get(*k).unwrap().unwrap().value().len() as u64)
+            .sum()
     }
     fn scan(&self, starts: &[&[u8]], count: usize) -> u64 {
         let r = self.db.begin_read().unwrap();
         let t = r.open_table(TABLE).unwrap();
-        starts.iter().map(|s| t.range(*s..).unwrap().take(count).map(|e| e.unwrap().1.value().len() as u64).count() as u64).sum()
+        starts
+            .iter()
+            .map(|s| {
+                t.range(*s..)
+                    .unwrap()
+                    .take(count)
+                    .map(|e| e.unwrap().1.value().len() as u64)
+                    .count() as u64
+            })
+            .sum()
     }
     fn remove(&mut self, keys: &[&[u8]]) {
         let w = self.db.begin_write().unwrap();

@@ -29,9 +29,19 @@ fn parse_args() -> Args {
     };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
-        let list = |v: Option<String>| v.unwrap_or_default().split(',').map(str::to_owned).collect::<Vec<_>>();
+        let list = |v: Option<String>| {
+            v.unwrap_or_default()
+                .split(',')
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        };
         match a.as_str() {
-            "--n" => args.n = it.next().and_then(|v| v.replace('_', "").parse().ok()).expect("--n takes a number"),
+            "--n" => {
+                args.n = it
+                    .next()
+                    .and_then(|v| v.replace('_', "").parse().ok())
+                    .expect("--n takes a number")
+            }
             "--engines" => args.engines = list(it.next()),
             "--phases" => args.phases = Some(list(it.next())),
             "--out" => args.out = it.next().expect("--out takes a directory").into(),
@@ -109,8 +119,14 @@ fn threaded_reads(engine: &dyn Engine, keys: &[&[u8]], threads: usize) -> Measur
 }
 
 fn run_engine(name: &str, args: &Args, data: &Pairs, results: &mut Results) {
-    let wanted = |p: &str| args.phases.as_ref().is_none_or(|ps| ps.iter().any(|x| x == p));
-    let dir = tempfile::tempdir_in(std::env::var_os("NEVAR_BENCH_DIR").unwrap_or_else(|| ".".into())).unwrap();
+    let wanted = |p: &str| {
+        args.phases
+            .as_ref()
+            .is_none_or(|ps| ps.iter().any(|x| x == p))
+    };
+    let dir =
+        tempfile::tempdir_in(std::env::var_os("NEVAR_BENCH_DIR").unwrap_or_else(|| ".".into()))
+            .unwrap();
     let mut engine: Box<dyn Engine> = match name {
         "nevar" => Box::new(Nevar::open(dir.path())),
         "lmdb" => Box::new(Lmdb::open(dir.path())),
@@ -127,13 +143,22 @@ fn run_engine(name: &str, args: &Args, data: &Pairs, results: &mut Results) {
     record("bulk load", time(|| engine.write(data, n, true)));
     let extra = pairs(&mut rng, 1000 + 100_000 + 1000);
     if wanted("individual writes") {
-        record("individual writes", time(|| engine.write(&extra[..1000], 1, true)));
+        record(
+            "individual writes",
+            time(|| engine.write(&extra[..1000], 1, true)),
+        );
     }
     if wanted("batch writes") {
-        record("batch writes", time(|| engine.write(&extra[1000..101_000], 1000, true)));
+        record(
+            "batch writes",
+            time(|| engine.write(&extra[1000..101_000], 1000, true)),
+        );
     }
     if wanted("nosync writes") {
-        record("nosync writes", time(|| engine.write(&extra[101_000..], 1, false)));
+        record(
+            "nosync writes",
+            time(|| engine.write(&extra[101_000..], 1, false)),
+        );
     }
     if wanted("len()") {
         record("len()", time(|| assert!(engine.len() >= n as u64)));
@@ -141,14 +166,26 @@ fn run_engine(name: &str, args: &Args, data: &Pairs, results: &mut Results) {
     let mut keys: Vec<&[u8]> = data.iter().map(|(k, _)| k.as_slice()).collect();
     rng.shuffle(&mut keys);
     if wanted("random reads") {
-        record("random reads", time(|| assert_eq!(engine.get_all(&keys), 150 * n as u64)));
-        record("random reads (2nd)", time(|| assert_eq!(engine.get_all(&keys), 150 * n as u64)));
+        record(
+            "random reads",
+            time(|| assert_eq!(engine.get_all(&keys), 150 * n as u64)),
+        );
+        record(
+            "random reads (2nd)",
+            time(|| assert_eq!(engine.get_all(&keys), 150 * n as u64)),
+        );
     }
     if wanted("range reads") {
-        record("range reads", time(|| assert!(engine.scan(&keys[..n / 10], 10) >= (n / 10) as u64 * 9)));
+        record(
+            "range reads",
+            time(|| assert!(engine.scan(&keys[..n / 10], 10) >= (n / 10) as u64 * 9)),
+        );
     }
     for threads in [1, 2, 4] {
-        let phase = format!("random reads {threads} thread{}", if threads == 1 { "" } else { "s" });
+        let phase = format!(
+            "random reads {threads} thread{}",
+            if threads == 1 { "" } else { "s" }
+        );
         if wanted(&phase) {
             record(&phase, threaded_reads(&*engine, &keys, threads));
         }
@@ -178,7 +215,10 @@ fn run_engine(name: &str, args: &Args, data: &Pairs, results: &mut Results) {
 
 fn main() {
     let args = parse_args();
-    eprintln!("generating {} records (24-byte keys, 150-byte values)", args.n);
+    eprintln!(
+        "generating {} records (24-byte keys, 150-byte values)",
+        args.n
+    );
     let data = pairs(&mut Rng(0x5EED_1234_ABCD_0001), args.n);
     let mut results = Results::default();
     for name in &args.engines {

@@ -8,14 +8,27 @@ fn main() -> ExitCode {
     match args.next().as_deref() {
         Some("bench") => {
             let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-                .args(["run", "--release", "--quiet", "--package", "nevar-bench", "--"])
+                .args([
+                    "run",
+                    "--release",
+                    "--quiet",
+                    "--package",
+                    "nevar-bench",
+                    "--",
+                ])
                 .args(args)
                 .status()
                 .expect("failed to run cargo");
-            if status.success() { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+            if status.success() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
         }
         _ => {
-            eprintln!("usage: cargo xtask bench [--n N] [--engines nevar,lmdb,redb] [--phases ...]");
+            eprintln!(
+                "usage: cargo xtask bench [--n N] [--engines nevar,lmdb,redb] [--phases ...]"
+            );
             ExitCode::FAILURE
         }
     }

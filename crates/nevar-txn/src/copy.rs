@@ -29,10 +29,17 @@ impl Database {
         if path.exists() && std::fs::metadata(path).map_err(io("stat"))?.len() > 0 {
             return Err(Error::Io {
                 op: "copy",
-                source: std::io::Error::new(std::io::ErrorKind::AlreadyExists, "copy target exists and is not empty"),
+                source: std::io::Error::new(
+                    std::io::ErrorKind::AlreadyExists,
+                    "copy target exists and is not empty",
+                ),
             });
         }
-        if compact { self.copy_compact(path) } else { self.copy_pages(path) }
+        if compact {
+            self.copy_compact(path)
+        } else {
+            self.copy_pages(path)
+        }
     }
 
     fn copy_pages(&self, path: &Path) -> Result<()> {
@@ -44,9 +51,11 @@ impl Database {
         let mut meta = vec![0u8; store.page_size()];
         snap.to_meta(store.page_size(), true).write(&mut meta, 0)?;
         out.write_all(&meta).map_err(io("copy"))?;
-        out.write_all(&vec![0u8; store.page_size()]).map_err(io("copy"))?;
+        out.write_all(&vec![0u8; store.page_size()])
+            .map_err(io("copy"))?;
         for page in META_SLOTS..snap.high_water {
-            out.write_all(store.page(page as PageNo)?).map_err(io("copy"))?;
+            out.write_all(store.page(page as PageNo)?)
+                .map_err(io("copy"))?;
         }
         out.flush().map_err(io("copy"))?;
         drop(out);
@@ -55,7 +64,10 @@ impl Database {
 
     fn copy_compact(&self, path: &Path) -> Result<()> {
         let read = self.begin_read()?;
-        let target = Options::new().page_size(self.page_size()).durability(Durability::NoSync).open(path)?;
+        let target = Options::new()
+            .page_size(self.page_size())
+            .durability(Durability::NoSync)
+            .open(path)?;
         let mut w = target.begin_write()?;
         for name in read.tree_names()? {
             let source: Tree<'_> = read.open_tree(&name)?;
