@@ -1,1 +1,173 @@
-fn main() {}
+//! criterion micro-benchmarks of the hot paths.
+//!
+//! - `checksum`: CRC32C (chosen) against XXH3 over one 4 KiB page.
+//! - `btree`: random get, random insert, sequential insert, 100-entry range scan, on the
+//!   in-memory page store (no I/O).
+//! - `db`: point get, cursor step, insert into a warm write txn, commit of a small NoSync txn,
+//!   through the public API on a real file.
+
+#![allow(missing_docs)] // criterion's macros generate undocumented functions
+
+use std::hint::black_box;
+use std::ops::Bound;
+
+use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
+use nevar_btree::{MemStore, Range, TreeDesc, get, insert};
+
+fn keys(n: u64) -> Vec<[u8; 16]> {
+    let mut x = 0x9E37_79B9_7F4A_7C15u64;
+    (0..n)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let mut k = [0u8; 16];
+            k[..8].copy_from_slice(&x.to_be_bytes());
+            k[8..].copy_from_slice(&x.rotate_left(17).to_be_bytes());
+            k
+        })
+        .collect()
+}
+
+fn checksum(c: &mut Criterion) {
+    let page: Vec<u8> = (0..4096u32).map(|i| (i * 7) as u8).collect();
+    let mut g = c.benchmark_group("checksum");
+    g.throughput(Throughput::Bytes(4096));
+    g.bench_function("xxh3_4k", |b| {
+        b.iter(|| xxhash_rust::xxh3::xxh3_64(black_box(&page[4..])))
+    });
+    g.bench_function("crc32c_4k", |b| {
+        b.iter(|| crc32c::crc32c(black_box(&page[4..])))
+    });
+    g.finish();
+}
+
+fn loaded(n: u64) -> (MemStore, TreeDesc, Vec<[u8; 16]>) {
+    let mut store = MemStore::new(4096);
+    let mut desc = TreeDesc::default();
+    let ks = keys(n);
+    for k in &ks {
+        insert(&mut store, &mut desc, k, &[7; 100]).unwrap();
+    }
+    store.commit();
+    (store, desc, ks)
+}
+
+fn btree(c: &mut Criterion) {
+    let (store, desc, ks) = loaded(100_000);
+    let mut g = c.benchmark_group("btree");
+    let mut i = 0;
+    g.bench_function("random_get_100k", |b| {
+        b.iter(|| {
+            i = (i + 7919) % ks.len();
+            black_box(get(&store, &desc, &ks[i]).unwrap())
+        })
+    });
+    let fresh = keys(1_000_000);
+    g.bench_function("random_insert_1k", |b| {
+        b.iter_batched(
+            || (store.clone(), desc),
+            |(mut s, mut d)| {
+                for k in &fresh[..1000] {
+                    insert(&mut s, &mut d, k, &[1; 100]).unwrap();
+                }
+            },
+            BatchSize::LargeInput,
+        )
+    });
+    g.bench_function("sequential_insert_1k", |b| {
+        b.iter_batched(
+            || (MemStore::new(4096), TreeDesc::default()),
+            |(mut s, mut d)| {
+                for n in 0..1000u64 {
+                    insert(&mut s, &mut d, &n.to_be_bytes(), &[1; 100]).unwrap();
+                }
+            },
+            BatchSize::SmallInput,
+        )
+    });
+    g.bench_function("range_scan_100", |b| {
+        b.iter(|| {
+            i = (i + 7919) % ks.len();
+            Range::new(&store, &desc, Bound::Included(&ks[i][..]), Bound::Unbounded)
+                .unwrap()
+                .take(100)
+                .count()
+        })
+    });
+    g.finish();
+}
+
+fn db(c: &mut Criterion) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = nevar::Options::new()
+        .durability(nevar::Durability::NoSync)
+        .open(dir.path().join("micro.nevar"))
+        .unwrap();
+    let ks = keys(100_000);
+    let mut w = db.begin_write().unwrap();
+    {
+        let mut t = w.open_tree("t").unwrap();
+        for k in &ks {
+            t.insert(k, &[3; 100]).unwrap();
+        }
+    }
+    w.commit().unwrap();
+    let mut g = c.benchmark_group("db");
+    let r = db.begin_read().unwrap();
+    let t = r.open_tree("t").unwrap();
+    let mut i = 0;
+    g.bench_function("point_get", |b| {
+        b.iter(|| {
+            i = (i + 7919) % ks.len();
+            black_box(t.get(&ks[i]).unwrap())
+        })
+    });
+    let mut it = t.iter().unwrap();
+    g.bench_function("cursor_step", |b| {
+        b.iter(|| match it.next() {
+            Some(e) => black_box(e.unwrap()),
+            None => {
+                it = t.iter().unwrap();
+                black_box(it.next().unwrap().unwrap())
+            }
+        })
+    });
+    drop(it);
+    drop(r);
+    let more = keys(2_000_000);
+    let mut w = db.begin_write().unwrap();
+    let mut n = 100_000;
+    g.bench_function("insert_warm_txn", |b| {
+        let mut t = w.open_tree("t").unwrap();
+        b.iter(|| {
+            n = (n + 1) % more.len();
+            t.insert(&more[n], &[5; 100]).unwrap()
+        })
+    });
+    drop(w);
+    g.bench_function("commit_small_nosync", |b| {
+        b.iter(|| {
+            let mut w = db.begin_write().unwrap();
+            i = (i + 7919) % ks.len();
+            w.open_tree("t").unwrap().insert(&ks[i], &[9; 100]).unwrap();
+            w.commit().unwrap()
+        })
+    });
+    g.finish();
+}
+
+fn config() -> Criterion {
+    use std::time::Duration;
+    Criterion::default()
+        .sample_size(20)
+        .measurement_time(Duration::from_secs(2))
+        .warm_up_time(Duration::from_millis(500))
+}
+
+criterion_group! {
+    name = benches;
+    config = config();
+    targets = checksum, btree, db
+}
+criterion_main!(benches);

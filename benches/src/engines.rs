@@ -94,8 +94,7 @@ impl Engine for Nevar {
                 t.range(*s..)
                     .unwrap()
                     .take(count)
-                    .map(|e| e.unwrap().1.len() as u64)
-                    .count() as u64
+                    .fold(0u64, |n, e| n + u64::from(!e.unwrap().1.is_empty()))
             })
             .sum()
     }
@@ -200,8 +199,7 @@ impl Engine for Lmdb {
                     )
                     .unwrap()
                     .take(count)
-                    .map(|e| e.unwrap().1.len() as u64)
-                    .count() as u64
+                    .fold(0u64, |n, e| n + u64::from(!e.unwrap().1.is_empty()))
             })
             .sum()
     }
@@ -290,8 +288,7 @@ impl Engine for Redb {
                 t.range(*s..)
                     .unwrap()
                     .take(count)
-                    .map(|e| e.unwrap().1.value().len() as u64)
-                    .count() as u64
+                    .fold(0u64, |n, e| n + u64::from(!e.unwrap().1.value().is_empty()))
             })
             .sum()
     }
