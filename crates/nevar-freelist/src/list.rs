@@ -179,6 +179,38 @@ impl FreeList {
         self.records.iter()
     }
 
+    /// Gives back free pages at the end of the file: while a reusable extent (or one freed and
+    /// allocated in this transaction) ends at the high-water mark, removes it and lowers the
+    /// mark. Returns the pages trimmed. Only reusable pages are trimmed, so no snapshot a reader
+    /// or the last durable commit holds can reach them.
+    pub fn trim_tail(&mut self) -> u64 {
+        let before = self.high_water;
+        loop {
+            let hw = self.high_water;
+            if let Some(i) = self.txn_free.iter().position(|&(s, l)| s + l == hw) {
+                self.high_water = self.txn_free.swap_remove(i).0;
+                continue;
+            }
+            let found =
+                self.records
+                    .range(..=(self.horizon, u32::MAX))
+                    .find_map(|(key, extents)| {
+                        extents
+                            .iter()
+                            .position(|&(s, l)| s + l == hw)
+                            .map(|i| (*key, i))
+                    });
+            let Some((key, i)) = found else { break };
+            let extents = self.records.get_mut(&key).expect("key just found");
+            self.high_water = extents.swap_remove(i).0;
+            if extents.is_empty() {
+                self.records.remove(&key);
+            }
+            self.changed.insert(key);
+        }
+        before - self.high_water
+    }
+
     /// Free and pending page counts relative to `horizon`.
     pub fn stats(&self, horizon: TxnId) -> FreeStats {
         let mut stats = FreeStats::default();
@@ -194,27 +226,24 @@ impl FreeList {
     }
 }
 
-/// Takes `count` contiguous pages from `extents` (a run must not cross a segment end).
+/// Takes `count` contiguous pages from `extents` (a run must not cross a segment end). Takes
+/// from the lowest extent, so allocation drifts toward the start of the file and a free tail
+/// can be given back.
 fn take_from(
     extents: &mut Vec<Extent>,
     count: u64,
     segment_end: &impl Fn(PageNo) -> PageNo,
 ) -> Option<PageNo> {
-    if count == 1 {
-        let (start, len) = extents.last_mut()?;
-        let page = *start + *len - 1;
-        *len -= 1;
-        if *len == 0 {
-            extents.pop();
-        }
-        return Some(page);
-    }
-    let i = extents
-        .iter()
-        .position(|&(s, l)| l >= count && s + count <= segment_end(s))?;
+    let i = if count == 1 {
+        (!extents.is_empty()).then_some(0)?
+    } else {
+        extents
+            .iter()
+            .position(|&(s, l)| l >= count && s + count <= segment_end(s))?
+    };
     let (start, len) = extents[i];
     if len == count {
-        extents.swap_remove(i);
+        extents.remove(i);
     } else {
         extents[i] = (start + count, len - count);
     }
@@ -236,8 +265,8 @@ mod tests {
         records.insert((8, 0), vec![(20, 1)]);
         let mut fl = FreeList::from_records(records);
         fl.begin(9, 6, 100);
-        assert_eq!(fl.alloc(1, seg), 11);
         assert_eq!(fl.alloc(1, seg), 10);
+        assert_eq!(fl.alloc(1, seg), 11);
         assert_eq!(
             fl.alloc(1, seg),
             100,
@@ -266,12 +295,12 @@ mod tests {
             16,
             "a run crossing page 16 starts at the next segment"
         );
-        assert_eq!(fl.alloc(1, small_seg), 15, "the skipped tail is reused");
+        assert_eq!(fl.alloc(1, small_seg), 11, "the skipped tail is reused");
         fl.free(40, 3, false);
         fl.stage();
         assert_eq!(
             fl.records().find(|(k, _)| k.0 == 2).unwrap().1,
-            &vec![(11, 4), (40, 3)]
+            &vec![(12, 4), (40, 3)]
         );
     }
 }

@@ -48,6 +48,14 @@ impl WriteTxn<'_> {
         );
         let _entered = span.enter();
         self.sync_catalog()?;
+        if self.durability == Durability::Immediate {
+            // Only a durable commit may lower the high-water mark: the file is cut after its sync.
+            self.writer
+                .freelist
+                .as_mut()
+                .expect("loaded at begin")
+                .trim_tail();
+        }
         self.change(|store, roots| flush(store, &mut roots.free))?;
         let result = self.write_out(clean, &span);
         if result.is_err() {
@@ -84,6 +92,7 @@ impl WriteTxn<'_> {
             span.record("sync_us", started.elapsed().as_micros() as u64);
             writer.durable_txn = self.txn;
             writer.durable_slot = slot;
+            shrink_if_mostly_free(pager, snapshot.high_water)?;
         }
         self.shared.current.store(Arc::new(snapshot));
         self.shared.current_txn.store(self.txn, Ordering::SeqCst);
@@ -91,4 +100,16 @@ impl WriteTxn<'_> {
         self.done = true;
         Ok(())
     }
+}
+
+/// Cuts the file when more than half of it lies beyond the (durable) high-water mark, leaving
+/// an eighth of headroom so growth does not follow at once. LMDB never shrinks its file.
+fn shrink_if_mostly_free(pager: &nevar_pager::Pager, high_water: u64) -> Result<()> {
+    let file_pages = pager.file_pages();
+    if file_pages > 2 * high_water && file_pages - high_water > 256 {
+        let keep = high_water + high_water / 8;
+        tracing::debug!(from_pages = file_pages, to_pages = keep, "shrinking file");
+        pager.shrink_to(keep)?;
+    }
+    Ok(())
 }

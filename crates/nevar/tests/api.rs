@@ -233,3 +233,50 @@ fn begin_write_waits_for_the_live_writer() {
         2
     );
 }
+
+#[test]
+fn file_shrinks_when_its_tail_is_free() {
+    let (_dir, path) = temp();
+    let db = Database::open(&path).unwrap();
+    let mut w = db.begin_write().unwrap();
+    {
+        let mut t = w.open_tree("t").unwrap();
+        t.insert(b"\x00keep", b"small").unwrap();
+        for i in 0..20_000u32 {
+            t.insert(&i.to_be_bytes(), &[1; 500]).unwrap();
+        }
+    }
+    w.commit().unwrap();
+    let big = std::fs::metadata(&path).unwrap().len();
+    let mut w = db.begin_write().unwrap();
+    {
+        let mut t = w.open_tree("t").unwrap();
+        for i in 0..20_000u32 {
+            t.remove(&i.to_be_bytes()).unwrap();
+        }
+    }
+    w.commit().unwrap();
+    // Later small commits copy the live pages (lowest free pages first), so the free pages
+    // at the end of the file drain and are cut off.
+    for i in 0..6u8 {
+        let mut w = db.begin_write().unwrap();
+        w.open_tree("t").unwrap().insert(&[0, i], b"later").unwrap();
+        w.commit().unwrap();
+    }
+    let small = std::fs::metadata(&path).unwrap().len();
+    assert!(small * 4 < big, "file shrank from {big} to {small} bytes");
+    let report = db.check().unwrap();
+    assert!(report.is_clean(), "{:?}", report.problems);
+    drop(db);
+    let db = Database::open(&path).unwrap();
+    assert_eq!(
+        db.begin_read()
+            .unwrap()
+            .open_tree("t")
+            .unwrap()
+            .get(b"\x00keep")
+            .unwrap(),
+        Some(&b"small"[..])
+    );
+    assert!(db.check().unwrap().is_clean());
+}
