@@ -54,12 +54,12 @@ pub(crate) fn load_root<'a, S: PageStore + ?Sized>(
     }
 }
 
-/// Descends from the root to the leaf whose range holds `key`.
+/// Descends from the root to a leaf, taking at each branch the child `pick` chooses.
 #[inline]
-pub(crate) fn find_leaf<'a, S: PageStore + ?Sized>(
+fn descend<'a, S: PageStore + ?Sized>(
     store: &'a S,
     desc: &TreeDesc,
-    key: &[u8],
+    pick: impl Fn(&Branch<'a>) -> Result<usize>,
 ) -> Result<Option<Leaf<'a>>> {
     let Some(mut node) = load_root(store, desc)? else {
         return Ok(None);
@@ -69,12 +69,22 @@ pub(crate) fn find_leaf<'a, S: PageStore + ?Sized>(
         match node {
             Node::Leaf(leaf) => return Ok(Some(leaf)),
             Node::Branch(branch) => {
-                let (child, txn) = branch.child(branch.search(key)?)?;
+                let (child, txn) = branch.child(pick(&branch)?)?;
                 level -= 1;
                 node = load(store, child, txn, level)?;
             }
         }
     }
+}
+
+/// Descends from the root to the leaf whose range holds `key`.
+#[inline]
+pub(crate) fn find_leaf<'a, S: PageStore + ?Sized>(
+    store: &'a S,
+    desc: &TreeDesc,
+    key: &[u8],
+) -> Result<Option<Leaf<'a>>> {
+    descend(store, desc, |b| Ok(b.search(key)?))
 }
 
 /// The value stored under `key`, borrowed from the store.
@@ -99,20 +109,7 @@ fn edge_leaf<'a, S: PageStore + ?Sized>(
     desc: &TreeDesc,
     last: bool,
 ) -> Result<Option<Leaf<'a>>> {
-    let Some(mut node) = load_root(store, desc)? else {
-        return Ok(None);
-    };
-    let mut level = desc.depth;
-    loop {
-        match node {
-            Node::Leaf(leaf) => return Ok(Some(leaf)),
-            Node::Branch(branch) => {
-                let (child, txn) = branch.child(if last { branch.len() - 1 } else { 0 })?;
-                level -= 1;
-                node = load(store, child, txn, level)?;
-            }
-        }
-    }
+    descend(store, desc, |b| Ok(if last { b.len() - 1 } else { 0 }))
 }
 
 /// The smallest entry.

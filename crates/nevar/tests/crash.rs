@@ -57,43 +57,77 @@ fn contents(db: &Database) -> Model {
         .collect()
 }
 
-/// Applies one random transaction to `db` and `model`; returns false if it aborted.
-fn random_txn(db: &Database, model: &mut Model, rng: &mut Rng, durability: Durability) -> bool {
+/// One change of a random transaction.
+#[derive(Clone)]
+enum Change {
+    DeleteTree(String),
+    Remove(String, Vec<u8>),
+    Insert(String, Vec<u8>, Vec<u8>),
+}
+
+/// Draws a random transaction: its changes and whether it commits (else it aborts).
+fn plan(rng: &mut Rng) -> (Vec<Change>, bool) {
+    let changes = (0..(1 + rng.below(30)))
+        .map(|_| {
+            let tree = format!("t{}", rng.below(3));
+            match rng.below(20) {
+                0 => Change::DeleteTree(tree),
+                1..=6 => Change::Remove(tree, rng.below(400).to_be_bytes().to_vec()),
+                _ => {
+                    let key = rng.below(400).to_be_bytes().to_vec();
+                    let len = if rng.below(10) == 0 {
+                        3000 + rng.below(40_000)
+                    } else {
+                        rng.below(300)
+                    } as usize;
+                    let value = (0..len).map(|i| (i as u64 ^ rng.0) as u8).collect();
+                    Change::Insert(tree, key, value)
+                }
+            }
+        })
+        .collect();
+    (changes, rng.below(10) != 0)
+}
+
+/// `model` after `changes`.
+fn applied(model: &Model, changes: &[Change]) -> Model {
     let mut next = model.clone();
-    let mut w = db.begin_write().unwrap();
-    w.set_durability(durability);
-    for _ in 0..(1 + rng.below(30)) {
-        let tree = format!("t{}", rng.below(3));
-        match rng.below(20) {
-            0 => {
-                w.delete_tree(&tree).unwrap();
+    for change in changes {
+        match change.clone() {
+            Change::DeleteTree(tree) => {
                 next.remove(&tree);
             }
-            1..=6 => {
-                let key = rng.below(400).to_be_bytes().to_vec();
-                w.open_tree(&tree).unwrap().remove(&key).unwrap();
+            Change::Remove(tree, key) => {
                 next.entry(tree).or_default().remove(&key);
             }
-            _ => {
-                let key = rng.below(400).to_be_bytes().to_vec();
-                let len = if rng.below(10) == 0 {
-                    3000 + rng.below(40_000)
-                } else {
-                    rng.below(300)
-                } as usize;
-                let value: Vec<u8> = (0..len).map(|i| (i as u64 ^ rng.0) as u8).collect();
-                w.open_tree(&tree).unwrap().insert(&key, &value).unwrap();
+            Change::Insert(tree, key, value) => {
                 next.entry(tree).or_default().insert(key, value);
             }
         }
     }
-    if rng.below(10) == 0 {
-        drop(w);
-        return false;
+    next
+}
+
+/// Runs `changes` in one write transaction; commits it or drops it (abort).
+fn execute(db: &Database, changes: &[Change], commit: bool, durability: Durability) {
+    let mut w = db.begin_write().unwrap();
+    w.set_durability(durability);
+    for change in changes {
+        match change {
+            Change::DeleteTree(tree) => {
+                w.delete_tree(tree).unwrap();
+            }
+            Change::Remove(tree, key) => {
+                w.open_tree(tree).unwrap().remove(key).unwrap();
+            }
+            Change::Insert(tree, key, value) => {
+                w.open_tree(tree).unwrap().insert(key, value).unwrap();
+            }
+        }
     }
-    w.commit().unwrap();
-    *model = next;
-    true
+    if commit {
+        w.commit().unwrap();
+    }
 }
 
 /// Opens a crash image and checks it holds one of `allowed`.
@@ -158,62 +192,20 @@ fn immediate_commits_survive_power_loss_at_every_sync() {
     let mut rng = Rng(seed | 1);
     let mut done = 0;
     while done < commits {
-        let mut next = model.clone();
-        *inflight.lock().unwrap() = None;
-        // Run the txn against a copy so the hook sees the in-flight state during its sync.
-        let mut probe = Rng(rng.0);
-        let commits_now = {
-            let mut m = model.clone();
-            let ok = random_txn_dry(&mut m, &mut probe);
-            if ok {
-                *inflight.lock().unwrap() = Some(m);
-            }
-            ok
-        };
-        let ok = random_txn(&db, &mut next, &mut rng, Durability::Immediate);
-        assert_eq!(ok, commits_now);
-        if ok {
+        let (changes, commit) = plan(&mut rng);
+        let next = applied(&model, &changes);
+        // The sync hook must know the in-flight state before the commit's sync happens.
+        *inflight.lock().unwrap() = commit.then(|| next.clone());
+        execute(&db, &changes, commit, Durability::Immediate);
+        if commit {
             model = next;
             *acked.lock().unwrap() = model.clone();
-            *inflight.lock().unwrap() = None;
             done += 1;
         }
+        *inflight.lock().unwrap() = None;
     }
     assert!(*syncs.lock().unwrap() >= commits as u64);
     assert_eq!(contents(&db), model);
-}
-
-/// Replays `random_txn`'s choices on a model only (same RNG stream), to know the in-flight
-/// state before the commit's sync happens.
-fn random_txn_dry(model: &mut Model, rng: &mut Rng) -> bool {
-    let mut next = model.clone();
-    for _ in 0..(1 + rng.below(30)) {
-        let tree = format!("t{}", rng.below(3));
-        match rng.below(20) {
-            0 => {
-                next.remove(&tree);
-            }
-            1..=6 => {
-                let key = rng.below(400).to_be_bytes().to_vec();
-                next.entry(tree).or_default().remove(&key);
-            }
-            _ => {
-                let key = rng.below(400).to_be_bytes().to_vec();
-                let len = if rng.below(10) == 0 {
-                    3000 + rng.below(40_000)
-                } else {
-                    rng.below(300)
-                } as usize;
-                let value: Vec<u8> = (0..len).map(|i| (i as u64 ^ rng.0) as u8).collect();
-                next.entry(tree).or_default().insert(key, value);
-            }
-        }
-    }
-    if rng.below(10) == 0 {
-        return false;
-    }
-    *model = next;
-    true
 }
 
 #[test]
@@ -233,7 +225,10 @@ fn nosync_opens_at_the_last_durable_commit_or_later() {
         } else {
             Durability::NoSync
         };
-        if random_txn(&db, &mut model, &mut rng, mode) {
+        let (changes, commit) = plan(&mut rng);
+        execute(&db, &changes, commit, mode);
+        if commit {
+            model = applied(&model, &changes);
             if durable {
                 since_durable.clear();
             }
