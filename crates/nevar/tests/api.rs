@@ -280,3 +280,31 @@ fn file_shrinks_when_its_tail_is_free() {
     );
     assert!(db.check().unwrap().is_clean());
 }
+
+#[test]
+fn every_page_size_works_end_to_end() {
+    for page_size in [4096usize, 8192, 16384, 32768, 65536] {
+        let (_dir, path) = temp();
+        {
+            let db = Options::new().page_size(page_size).open(&path).unwrap();
+            let mut w = db.begin_write().unwrap();
+            let mut t = w.open_tree("t").unwrap();
+            for i in 0..3000u32 {
+                t.insert(&i.to_be_bytes(), &vec![i as u8; (i % 7) as usize * 300]).unwrap();
+            }
+            t.insert(&vec![1; page_size / 4], b"max key").unwrap();
+            w.commit().unwrap();
+        }
+        // Reopened with default options: the page size comes from the file.
+        let db = Database::open(&path).unwrap();
+        assert_eq!(db.page_size(), page_size);
+        let r = db.begin_read().unwrap();
+        let t = r.open_tree("t").unwrap();
+        assert_eq!(t.len().unwrap(), 3001);
+        assert_eq!(t.get(&2999u32.to_be_bytes()).unwrap().unwrap().len(), (2999 % 7) * 300);
+        drop(r);
+        let report = db.check().unwrap();
+        assert!(report.is_clean(), "page size {page_size}: {:?}", report.problems);
+    }
+    assert!(Options::new().page_size(1000).open(temp().1).is_err());
+}
