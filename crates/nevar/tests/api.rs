@@ -290,7 +290,8 @@ fn every_page_size_works_end_to_end() {
             let mut w = db.begin_write().unwrap();
             let mut t = w.open_tree("t").unwrap();
             for i in 0..3000u32 {
-                t.insert(&i.to_be_bytes(), &vec![i as u8; (i % 7) as usize * 300]).unwrap();
+                t.insert(&i.to_be_bytes(), &vec![i as u8; (i % 7) as usize * 300])
+                    .unwrap();
             }
             t.insert(&vec![1; page_size / 4], b"max key").unwrap();
             w.commit().unwrap();
@@ -301,10 +302,17 @@ fn every_page_size_works_end_to_end() {
         let r = db.begin_read().unwrap();
         let t = r.open_tree("t").unwrap();
         assert_eq!(t.len().unwrap(), 3001);
-        assert_eq!(t.get(&2999u32.to_be_bytes()).unwrap().unwrap().len(), (2999 % 7) * 300);
+        assert_eq!(
+            t.get(&2999u32.to_be_bytes()).unwrap().unwrap().len(),
+            (2999 % 7) * 300
+        );
         drop(r);
         let report = db.check().unwrap();
-        assert!(report.is_clean(), "page size {page_size}: {:?}", report.problems);
+        assert!(
+            report.is_clean(),
+            "page size {page_size}: {:?}",
+            report.problems
+        );
     }
     assert!(Options::new().page_size(1000).open(temp().1).is_err());
 }
