@@ -124,9 +124,11 @@ fn run_engine(name: &str, args: &Args, data: &Pairs, results: &mut Results) {
             .as_ref()
             .is_none_or(|ps| ps.iter().any(|x| x == p))
     };
-    let dir =
-        tempfile::tempdir_in(std::env::var_os("NEVAR_BENCH_DIR").unwrap_or_else(|| ".".into()))
-            .unwrap();
+    // Scratch space on the build's disk (not tmpfs, which would hide sync costs).
+    let base =
+        std::env::var_os("NEVAR_BENCH_DIR").map_or_else(|| args.out.join("scratch"), Into::into);
+    std::fs::create_dir_all(&base).unwrap();
+    let dir = tempfile::tempdir_in(base).unwrap();
     let mut engine: Box<dyn Engine> = match name {
         "nevar" => Box::new(Nevar::open(dir.path())),
         "lmdb" => Box::new(Lmdb::open(dir.path())),
