@@ -118,6 +118,15 @@ fn threaded_reads(engine: &dyn Engine, keys: &[&[u8]], threads: usize) -> Measur
     })
 }
 
+fn open_engine(name: &str, dir: &std::path::Path) -> Box<dyn Engine> {
+    match name {
+        "nevar" => Box::new(Nevar::open(dir)),
+        "lmdb" => Box::new(Lmdb::open(dir)),
+        "redb" => Box::new(Redb::open(dir)),
+        other => panic!("unknown engine {other}"),
+    }
+}
+
 fn run_engine(name: &str, args: &Args, data: &Pairs, results: &mut Results) {
     let wanted = |p: &str| {
         args.phases
@@ -129,12 +138,7 @@ fn run_engine(name: &str, args: &Args, data: &Pairs, results: &mut Results) {
         std::env::var_os("NEVAR_BENCH_DIR").map_or_else(|| args.out.join("scratch"), Into::into);
     std::fs::create_dir_all(&base).unwrap();
     let dir = tempfile::tempdir_in(base).unwrap();
-    let mut engine: Box<dyn Engine> = match name {
-        "nevar" => Box::new(Nevar::open(dir.path())),
-        "lmdb" => Box::new(Lmdb::open(dir.path())),
-        "redb" => Box::new(Redb::open(dir.path())),
-        other => panic!("unknown engine {other}"),
-    };
+    let mut engine = open_engine(name, dir.path());
     let n = data.len();
     let mut rng = Rng(0xBE7C_4A11);
     let mut record = |phase: &str, m: Measure| {
@@ -206,11 +210,7 @@ fn run_engine(name: &str, args: &Args, data: &Pairs, results: &mut Results) {
         let fresh = tempfile::tempdir_in(dir.path()).unwrap();
         let mut sorted = data.to_vec();
         sorted.sort_unstable();
-        let mut engine: Box<dyn Engine> = match name {
-            "nevar" => Box::new(Nevar::open(fresh.path())),
-            "lmdb" => Box::new(Lmdb::open(fresh.path())),
-            _ => Box::new(Redb::open(fresh.path())),
-        };
+        let mut engine = open_engine(name, fresh.path());
         record("sorted bulk load", time(|| engine.append(&sorted)));
     }
 }

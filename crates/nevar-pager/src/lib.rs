@@ -20,7 +20,7 @@ mod storage;
 pub use dirty::Dirty;
 pub use error::{PagerError, Result};
 pub use file::FileStorage;
-pub use pager::{Pager, PagerStats};
+pub use pager::{DEFAULT_SEGMENT_BASE, MIN_GROWTH, Pager, PagerStats};
 pub use sim::{CrashMode, SimulatedDisk};
 pub use storage::{Region, Storage};
 

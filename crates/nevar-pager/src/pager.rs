@@ -11,8 +11,8 @@ use crate::storage::{Region, Storage};
 
 /// Default size of segment 0: 64 MiB of address space (the file itself grows in smaller steps).
 pub const DEFAULT_SEGMENT_BASE: u64 = 64 << 20;
-/// Smallest growth step of the file.
-const MIN_GROWTH: u64 = 1 << 20;
+/// Smallest growth step of the file (also the size of a freshly created file).
+pub const MIN_GROWTH: u64 = 1 << 20;
 
 /// Counters for statistics and tests.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -66,11 +66,6 @@ impl Pager {
         pager.map_through(pages)?;
         pager.file_pages.store(pages, Ordering::Release);
         Ok(pager)
-    }
-
-    /// A pager with the default segment size.
-    pub fn with_default_segments(storage: Box<dyn Storage>, page_size: usize) -> Result<Pager> {
-        Pager::new(storage, page_size, DEFAULT_SEGMENT_BASE)
     }
 
     /// The page size.

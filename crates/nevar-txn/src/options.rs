@@ -32,7 +32,7 @@ impl Default for Options {
         Options {
             durability: Durability::Immediate,
             page_size: DEFAULT_PAGE_SIZE,
-            segment_base: 64 << 20,
+            segment_base: nevar_pager::DEFAULT_SEGMENT_BASE,
         }
     }
 }

@@ -81,9 +81,8 @@ pub(crate) fn open(storage: Box<dyn Storage>, options: &Options) -> Result<Opene
 /// first meta never reached the disk, so it holds only zeros. Nothing can be lost by
 /// initializing it again.
 fn interrupted_creation(storage: &dyn Storage) -> Result<bool> {
-    const FIRST_GROWTH: u64 = 1 << 20;
     let len = storage.len()?;
-    if len > FIRST_GROWTH {
+    if len > nevar_pager::MIN_GROWTH {
         return Ok(false);
     }
     let mut bytes = vec![0u8; len as usize];

@@ -64,9 +64,8 @@ impl Database {
     pub fn stats(&self) -> Result<Stats> {
         let shared = &*self.shared;
         let snap = shared.current.load_full();
-        let durable = shared.lock_writer().durable_txn;
         let oldest = shared.readers.oldest();
-        let horizon = oldest.unwrap_or(u64::MAX).min(durable).min(snap.txn);
+        let horizon = shared.horizon(&shared.lock_writer(), snap.txn);
         let free = nevar_freelist::load(&shared.store, &snap.free)?.stats(horizon);
         let mut trees = Vec::new();
         for item in Range::new(

@@ -130,6 +130,26 @@ fn execute(db: &Database, changes: &[Change], commit: bool, durability: Durabili
     }
 }
 
+/// Takes `images` crash images of `disk` now, cycling through every crash mode, and checks
+/// each with [`verify_image`].
+fn verify_images(disk: &SimulatedDisk, images: usize, stream: u64, allowed: &[&Model], what: &str) {
+    const MODES: [CrashMode; 4] = [
+        CrashMode::Mixed,
+        CrashMode::DropAll,
+        CrashMode::KeepAll,
+        CrashMode::Hostile,
+    ];
+    for i in 0..images {
+        let mode = MODES[i % MODES.len()];
+        let image = disk.crash_image(stream ^ i as u64, mode);
+        verify_image(
+            image,
+            allowed,
+            &format!("{what} image {i} ({mode:?}), NEVAR_SEED={}", seed()),
+        );
+    }
+}
+
 /// Opens a crash image and checks it holds one of `allowed`.
 fn verify_image(image: Vec<u8>, allowed: &[&Model], what: &str) {
     let db = open(SimulatedDisk::from_image(image))
@@ -170,20 +190,13 @@ fn immediate_commits_survive_power_loss_at_every_sync() {
             let inflight = inflight.lock().unwrap().clone();
             let mut allowed = vec![&acked];
             allowed.extend(inflight.as_ref());
-            for i in 0..images {
-                let mode = [
-                    CrashMode::Mixed,
-                    CrashMode::DropAll,
-                    CrashMode::KeepAll,
-                    CrashMode::Hostile,
-                ][i % 4];
-                let image = disk2.crash_image(seed ^ (n << 20) ^ i as u64, mode);
-                verify_image(
-                    image,
-                    &allowed,
-                    &format!("sync {n} image {i} ({mode:?}), NEVAR_SEED={seed}"),
-                );
-            }
+            verify_images(
+                &disk2,
+                images,
+                seed ^ (n << 20),
+                &allowed,
+                &format!("sync {n}"),
+            );
         });
     }
     let db = open(disk.clone()).unwrap();
@@ -235,19 +248,12 @@ fn nosync_opens_at_the_last_durable_commit_or_later() {
             since_durable.push(model.clone());
         }
         let allowed: Vec<&Model> = since_durable.iter().collect();
-        for i in 0..images {
-            let mode = [
-                CrashMode::Mixed,
-                CrashMode::DropAll,
-                CrashMode::KeepAll,
-                CrashMode::Hostile,
-            ][i % 4];
-            let image = disk.crash_image(seed ^ ((n as u64) << 20) ^ i as u64, mode);
-            verify_image(
-                image,
-                &allowed,
-                &format!("commit {n} image {i} ({mode:?}), NEVAR_SEED={seed}"),
-            );
-        }
+        verify_images(
+            &disk,
+            images,
+            seed ^ ((n as u64) << 20),
+            &allowed,
+            &format!("commit {n}"),
+        );
     }
 }
