@@ -13,6 +13,7 @@ use crate::storage::{Region, Storage};
 /// (another process, or another handle in this one) fail with [`PagerError::AlreadyOpen`].
 pub struct FileStorage {
     file: File,
+    writable: bool,
 }
 
 impl FileStorage {
@@ -25,14 +26,44 @@ impl FileStorage {
             .truncate(false)
             .open(path)
             .map_err(PagerError::io("open"))?;
+        FileStorage::lock(file, true)
+    }
+
+    /// Opens and locks an existing file without write access: its maps are read-only and
+    /// `grow`, `truncate` and `sync` fail, so nothing can change the file through this handle.
+    /// The lock is still exclusive, so no writer can change the file underneath either.
+    pub fn open_read_only(path: &Path) -> Result<FileStorage> {
+        let file = OpenOptions::new()
+            .read(true)
+            .open(path)
+            .map_err(PagerError::io("open"))?;
+        FileStorage::lock(file, false)
+    }
+
+    fn lock(file: File, writable: bool) -> Result<FileStorage> {
         match file.try_lock() {
-            Ok(()) => Ok(FileStorage { file }),
+            Ok(()) => Ok(FileStorage { file, writable }),
             Err(TryLockError::WouldBlock) => Err(PagerError::AlreadyOpen),
             Err(TryLockError::Error(e)) => Err(PagerError::Io {
                 op: "lock",
                 source: e,
             }),
         }
+    }
+}
+
+impl FileStorage {
+    fn check_writable(&self, op: &'static str) -> Result<()> {
+        if self.writable {
+            return Ok(());
+        }
+        Err(PagerError::Io {
+            op,
+            source: std::io::Error::new(
+                std::io::ErrorKind::PermissionDenied,
+                "the file was opened read-only",
+            ),
+        })
     }
 }
 
@@ -53,6 +84,7 @@ impl Storage for FileStorage {
     }
 
     fn grow(&self, len: u64) -> Result<()> {
+        self.check_writable("grow")?;
         let old = self.len()?;
         if len <= old {
             return Ok(());
@@ -85,16 +117,20 @@ impl Storage for FileStorage {
     }
 
     fn truncate(&self, len: u64) -> Result<()> {
+        self.check_writable("truncate")?;
         self.file.set_len(len).map_err(PagerError::io("truncate"))
     }
 
     fn map(&self, offset: u64, len: usize) -> Result<Box<dyn Region>> {
         // `MmapRaw` hands out a raw pointer; all access goes through the pager's checks.
-        let map = MmapOptions::new()
-            .offset(offset)
-            .len(len)
-            .map_raw(&self.file)
-            .map_err(PagerError::io("map"))?;
+        let mut options = MmapOptions::new();
+        options.offset(offset).len(len);
+        let map = if self.writable {
+            options.map_raw(&self.file)
+        } else {
+            options.map_raw_read_only(&self.file)
+        }
+        .map_err(PagerError::io("map"))?;
         Ok(Box::new(MappedRegion(map)))
     }
 
@@ -104,7 +140,12 @@ impl Storage for FileStorage {
             .map_err(PagerError::io("read"))
     }
 
+    fn writable(&self) -> bool {
+        self.writable
+    }
+
     fn sync(&self) -> Result<()> {
+        self.check_writable("sync")?;
         // On Linux, pages dirtied through a shared map live in the page cache of this inode, so
         // one fdatasync makes them durable together with any change of the file's length.
         self.file.sync_data().map_err(PagerError::io("sync"))

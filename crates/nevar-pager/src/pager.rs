@@ -33,8 +33,10 @@ pub struct PagerStats {
 /// - `segments[k]` is written once (null to the mapping's address) and never changes again;
 ///   the mapping it points to lives as long as the pager (kept in `regions`).
 /// - `file_pages` only counts pages backed by the storage, so a checked access never faults.
+/// - No mutable page is handed out over a read-only storage (`writable` is false).
 pub struct Pager {
     storage: Box<dyn Storage>,
+    writable: bool,
     page_size: usize,
     page_shift: u32,
     geometry: Geometry,
@@ -52,6 +54,7 @@ impl Pager {
         assert!(page_size.is_power_of_two() && segment_base >= page_size as u64);
         let len = storage.len()?;
         let pager = Pager {
+            writable: storage.writable(),
             storage,
             page_size,
             page_shift: page_size.trailing_zeros(),
@@ -165,7 +168,7 @@ impl Pager {
         no: PageNo,
         count: u64,
     ) -> Result<&'a mut [u8]> {
-        if dirty.run_len(no).is_none_or(|n| u64::from(n) < count) {
+        if dirty.run_len(no).is_none_or(|n| u64::from(n) < count) || !self.writable {
             return Err(PagerError::NotWritable { page: no });
         }
         let ptr = self.locate(no, count)?;

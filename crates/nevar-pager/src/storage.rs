@@ -35,4 +35,9 @@ pub trait Storage: Send + Sync {
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<usize>;
     /// Makes every write done so far through any region durable.
     fn sync(&self) -> Result<()>;
+    /// Whether regions may be written. A read-only backend maps without write permission,
+    /// so the pager must never hand out a mutable page over it.
+    fn writable(&self) -> bool {
+        true
+    }
 }

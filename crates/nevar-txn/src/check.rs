@@ -41,13 +41,18 @@ impl CheckReport {
 }
 
 /// Who owns each page below the high-water mark.
-struct Owners {
+struct Owners<'p> {
     owner: Vec<Option<&'static str>>,
     problems: Vec<Problem>,
+    /// Pages claimed so far, reported to `progress` with the total.
+    claimed: u64,
+    progress: &'p mut dyn FnMut(u64, u64),
 }
 
-impl Owners {
+impl Owners<'_> {
     fn claim(&mut self, first: PageNo, count: u64, who: &'static str) {
+        self.claimed = self.claimed.saturating_add(count);
+        (self.progress)(self.claimed, self.owner.len() as u64);
         for page in first..first.saturating_add(count) {
             match self.owner.get_mut(page as usize) {
                 None => self.problem(
@@ -80,12 +85,20 @@ impl Database {
     /// belongs to exactly one tree (the catalog, the free-page tree or a user tree) or is free
     /// (reusable or pending), every checksum is valid and every tree passes its verifier.
     pub fn check(&self) -> Result<CheckReport> {
+        self.check_with_progress(|_, _| {})
+    }
+
+    /// [`check`](Database::check), calling `progress(pages accounted for, total pages)` as it
+    /// goes (often: keep the callback cheap).
+    pub fn check_with_progress(&self, mut progress: impl FnMut(u64, u64)) -> Result<CheckReport> {
         let read = self.begin_read()?;
         let snap = read.snapshot();
         let store = &self.shared.store;
         let mut owners = Owners {
             owner: vec![None; snap.high_water as usize],
             problems: Vec::new(),
+            claimed: 0,
+            progress: &mut progress,
         };
         owners.claim(0, META_SLOTS, "meta");
         let mut report = CheckReport {

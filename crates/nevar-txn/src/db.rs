@@ -99,6 +99,9 @@ impl Database {
 
     /// Starts the write transaction, waiting while another one is live.
     pub fn begin_write(&self) -> Result<WriteTxn<'_>> {
+        if self.shared.options.read_only {
+            return Err(Error::ReadOnly);
+        }
         if self.shared.broken.load(Ordering::SeqCst) {
             return Err(Error::NeedsReopen);
         }
@@ -120,7 +123,7 @@ impl Drop for Database {
     /// Closes cleanly: a final durable commit flags the file as cleanly shut down, so the
     /// next open skips recovery's verification walk.
     fn drop(&mut self) {
-        if self.shared.broken.load(Ordering::SeqCst) {
+        if self.shared.options.read_only || self.shared.broken.load(Ordering::SeqCst) {
             return;
         }
         if let Ok(mut w) = self.begin_write() {

@@ -78,6 +78,9 @@ pub enum Error {
     /// A failed write or sync left the file's state unknown; reopen the database.
     #[error("an earlier I/O failure left the database state unknown; reopen it")]
     NeedsReopen,
+    /// The database was opened read-only.
+    #[error("the database was opened read-only")]
+    ReadOnly,
 }
 
 impl From<PagerError> for Error {

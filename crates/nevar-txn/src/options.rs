@@ -1,6 +1,6 @@
 //! Open options and durability modes.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use nevar_page::{DEFAULT_PAGE_SIZE, valid_page_size};
 use nevar_pager::{FileStorage, Storage};
@@ -25,6 +25,9 @@ pub struct Options {
     pub(crate) durability: Durability,
     pub(crate) page_size: usize,
     pub(crate) segment_base: u64,
+    pub(crate) read_only: bool,
+    /// The file, when opened by path (needed by in-place compaction).
+    pub(crate) path: Option<PathBuf>,
 }
 
 impl Default for Options {
@@ -33,6 +36,8 @@ impl Default for Options {
             durability: Durability::Immediate,
             page_size: DEFAULT_PAGE_SIZE,
             segment_base: nevar_pager::DEFAULT_SEGMENT_BASE,
+            read_only: false,
+            path: None,
         }
     }
 }
@@ -63,9 +68,24 @@ impl Options {
         self
     }
 
-    /// Opens (or creates) the database file at `path`.
-    pub fn open(self, path: impl AsRef<Path>) -> Result<Database> {
-        let storage = FileStorage::open(path.as_ref())?;
+    /// Opens an existing database without write access: the file is opened read-only, no
+    /// recovery sync or clean-shutdown commit is written, and
+    /// [`begin_write`](Database::begin_write) fails with [`Error::ReadOnly`]. Recovery still
+    /// picks the newest commit that verifies. A missing or empty file is an error. The file is
+    /// still locked exclusively (nevar is single-process).
+    pub fn read_only(mut self, read_only: bool) -> Options {
+        self.read_only = read_only;
+        self
+    }
+
+    /// Opens (or, unless read-only, creates) the database file at `path`.
+    pub fn open(mut self, path: impl AsRef<Path>) -> Result<Database> {
+        self.path = Some(path.as_ref().to_owned());
+        let storage = if self.read_only {
+            FileStorage::open_read_only(path.as_ref())?
+        } else {
+            FileStorage::open(path.as_ref())?
+        };
         self.open_storage(Box::new(storage))
     }
 

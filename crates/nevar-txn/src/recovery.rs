@@ -42,6 +42,9 @@ pub(crate) fn write_meta(
 pub(crate) fn open(storage: Box<dyn Storage>, options: &Options) -> Result<Opened> {
     let _span = tracing::info_span!("recovery").entered();
     if storage.len()? == 0 || interrupted_creation(&*storage)? {
+        if options.read_only {
+            return Err(Error::NotADatabase);
+        }
         return create(storage, options);
     }
     let found = read_metas(&*storage)?;
@@ -66,7 +69,9 @@ pub(crate) fn open(storage: Box<dyn Storage>, options: &Options) -> Result<Opene
             continue;
         }
         // What we are about to serve must survive a power loss from now on.
-        store.0.sync()?;
+        if !options.read_only {
+            store.0.sync()?;
+        }
         tracing::info!(txn = snapshot.txn, slot, clean = meta.clean(), "opened");
         return Ok(Opened {
             store,

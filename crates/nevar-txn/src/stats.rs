@@ -2,12 +2,12 @@
 
 use std::ops::Bound;
 
-use nevar_btree::{Range, TreeDesc};
-use nevar_page::TxnId;
+use nevar_btree::{Range, TreeDesc, verify};
+use nevar_page::{HEADER_LEN, TxnId};
 
 use crate::catalog;
 use crate::db::Database;
-use crate::error::{Result, corrupted};
+use crate::error::{Error, Result, corrupted};
 
 /// Figures about one tree.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -103,6 +103,24 @@ impl Database {
             oldest_reader_age: oldest.map(|t| snap.txn.saturating_sub(t)),
             trees,
         })
+    }
+
+    /// Average fill of the tree `name`'s leaf and branch pages: the share of their bytes
+    /// (past the page header) that hold cells and slots, from 0.0 to 1.0; `None` when the tree
+    /// has no pages. Walks and verifies the whole tree, so it costs a full read of it.
+    pub fn tree_fill(&self, name: &str) -> Result<Option<f64>> {
+        let read = self.begin_read()?;
+        let desc = catalog::lookup(&self.shared.store, &read.snapshot().catalog, name)?
+            .ok_or_else(|| Error::TreeNotFound(name.to_owned()))?;
+        let walked = verify(&self.shared.store, &desc)?;
+        let pages = walked.counted.leaf_pages + walked.counted.branch_pages;
+        if pages == 0 {
+            return Ok(None);
+        }
+        let usable = (self.page_size() - HEADER_LEN) as u64 * pages;
+        Ok(Some(
+            (walked.leaf_bytes + walked.branch_bytes) as f64 / usable as f64,
+        ))
     }
 
     /// Sync points since open (each durable commit adds exactly one).

@@ -1,0 +1,229 @@
+//! Hot backup, compaction and read-only opening.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use nevar::{Database, Error, Options};
+
+type State = BTreeMap<Vec<u8>, Vec<u8>>;
+
+/// A tree's entries; empty when the tree does not exist yet.
+fn contents(db: &Database, tree: &str) -> State {
+    let read = db.begin_read().unwrap();
+    let tree = match read.open_tree(tree) {
+        Err(Error::TreeNotFound(_)) => return State::new(),
+        other => other.unwrap(),
+    };
+    tree.iter()
+        .unwrap()
+        .map(|e| e.map(|(k, v)| (k.to_vec(), v.to_vec())))
+        .collect::<nevar::Result<_>>()
+        .unwrap()
+}
+
+/// Commit `generation` of the writer below: sets `gen`, inserts 50 keys, removes 20.
+fn apply(state: &mut State, generation: u64) {
+    state.insert(b"gen".to_vec(), generation.to_be_bytes().to_vec());
+    for i in 0..50u64 {
+        let k = (generation * 7 + i * 13) % 3000;
+        let len = if i == 0 { 5000 } else { 30 };
+        state.insert(k.to_be_bytes().to_vec(), vec![generation as u8; len]);
+    }
+    for i in 0..20u64 {
+        state.remove(&((generation * 11 + i * 17) % 3000).to_be_bytes().to_vec());
+    }
+}
+
+#[test]
+fn copy_to_while_a_writer_commits_equals_one_committed_snapshot() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Arc::new(Database::open(dir.path().join("src.nevar")).unwrap());
+    // `history[g]` is the tree after generation g's commit.
+    let history = Arc::new(Mutex::new(vec![State::new()]));
+    let stop = Arc::new(AtomicBool::new(false));
+    let writer = {
+        let (db, history, stop) = (db.clone(), history.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let mut state = State::new();
+            let mut generation = 0;
+            while !stop.load(Ordering::Relaxed) || generation < 20 {
+                generation += 1;
+                let before = state.clone();
+                apply(&mut state, generation);
+                let mut w = db.begin_write().unwrap();
+                {
+                    let mut t = w.open_tree("t").unwrap();
+                    for (k, v) in &state {
+                        if before.get(k) != Some(v) {
+                            t.insert(k, v).unwrap();
+                        }
+                    }
+                    for k in before.keys().filter(|k| !state.contains_key(*k)) {
+                        t.remove(k).unwrap();
+                    }
+                }
+                w.commit().unwrap();
+                history.lock().unwrap().push(state.clone());
+            }
+        })
+    };
+    let mut generations = std::collections::BTreeSet::new();
+    for round in 0..12 {
+        let compact = round % 2 == 1;
+        let target = dir.path().join(format!("copy-{round}.nevar"));
+        db.copy_to(&target, compact).unwrap();
+        let copy = Database::open(&target).unwrap();
+        let report = copy.check().unwrap();
+        assert!(report.is_clean(), "{:?}", report.problems);
+        let copied = contents(&copy, "t");
+        let generation = copied
+            .get(&b"gen"[..])
+            .map_or(0, |g| u64::from_be_bytes(g[..].try_into().unwrap()));
+        assert_eq!(
+            copied,
+            history.lock().unwrap()[generation as usize],
+            "copy {round} (compact: {compact}) is not the snapshot of generation {generation}"
+        );
+        generations.insert(generation);
+    }
+    stop.store(true, Ordering::Relaxed);
+    writer.join().unwrap();
+    // The copies were taken while commits went on, not all of one state.
+    assert!(generations.len() > 1, "{generations:?}");
+    eprintln!("copied generations {generations:?}");
+    assert!(db.check().unwrap().is_clean());
+}
+
+#[test]
+fn compact_in_place_shrinks_keeps_contents_and_old_readers() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db.nevar");
+    let mut db = Database::open(&path).unwrap();
+    let mut w = db.begin_write().unwrap();
+    {
+        let mut t = w.open_tree("t").unwrap();
+        for i in 0..40_000u32 {
+            t.insert(&i.wrapping_mul(2_654_435_761).to_be_bytes(), &[1u8; 120])
+                .unwrap();
+        }
+    }
+    w.commit().unwrap();
+    let mut w = db.begin_write().unwrap();
+    {
+        let mut t = w.open_tree("t").unwrap();
+        for i in (0..40_000u32).filter(|i| i % 8 != 0) {
+            t.remove(&i.wrapping_mul(2_654_435_761).to_be_bytes())
+                .unwrap();
+        }
+    }
+    w.commit().unwrap();
+    let expected = contents(&db, "t");
+    let old_reader = db.begin_read().unwrap();
+    let size_before = std::fs::metadata(&path).unwrap().len();
+
+    db.compact().unwrap();
+
+    let size_after = std::fs::metadata(&path).unwrap().len();
+    assert!(
+        size_after * 3 < size_before,
+        "{size_before} -> {size_after}"
+    );
+    assert_eq!(contents(&db, "t"), expected);
+    assert!(db.check().unwrap().is_clean());
+    // The reader from before still sees its snapshot, through the old (unlinked) file.
+    assert_eq!(old_reader.open_tree("t").unwrap().len().unwrap(), 5000);
+    drop(old_reader);
+    // The handle now writes the new file, which reopens with the change.
+    let mut w = db.begin_write().unwrap();
+    w.open_tree("t")
+        .unwrap()
+        .insert(b"after", b"compact")
+        .unwrap();
+    w.commit().unwrap();
+    drop(db);
+    let db = Database::open(&path).unwrap();
+    assert_eq!(contents(&db, "t").len(), 5001);
+    assert!(!dir.path().join("db.nevar.compacting").exists());
+}
+
+fn read_file(path: &Path) -> Vec<u8> {
+    std::fs::read(path).unwrap()
+}
+
+#[test]
+fn read_only_open_never_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db.nevar");
+    {
+        let db = Database::open(&path).unwrap();
+        let mut w = db.begin_write().unwrap();
+        w.open_tree("t").unwrap().insert(b"k", b"v").unwrap();
+        w.commit().unwrap();
+    }
+    let before = read_file(&path);
+    {
+        let db = Options::new().read_only(true).open(&path).unwrap();
+        assert!(matches!(db.begin_write(), Err(Error::ReadOnly)));
+        let read = db.begin_read().unwrap();
+        assert_eq!(
+            read.open_tree("t").unwrap().get(b"k").unwrap(),
+            Some(&b"v"[..])
+        );
+        assert!(db.check().unwrap().is_clean());
+        assert!(matches!(db.copy_to(dir.path().join("c"), false), Ok(())));
+    }
+    assert_eq!(
+        read_file(&path),
+        before,
+        "a read-only handle changed the file"
+    );
+
+    // The read-only handle still locks: a writer elsewhere cannot open the file meanwhile.
+    let ro = Options::new().read_only(true).open(&path).unwrap();
+    assert!(matches!(Database::open(&path), Err(Error::AlreadyOpen)));
+    drop(ro);
+
+    let missing = dir.path().join("missing.nevar");
+    assert!(matches!(
+        Options::new().read_only(true).open(&missing),
+        Err(Error::Io { .. })
+    ));
+    assert!(!missing.exists());
+    let empty = dir.path().join("empty.nevar");
+    std::fs::write(&empty, b"").unwrap();
+    assert!(matches!(
+        Options::new().read_only(true).open(&empty),
+        Err(Error::NotADatabase)
+    ));
+    assert_eq!(read_file(&empty), b"");
+}
+
+#[test]
+fn read_only_open_recovers_in_memory_from_an_unclean_file() {
+    // A crash image where the newest meta is torn: read-only open falls back without writing.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db.nevar");
+    let db = Database::open(&path).unwrap();
+    for i in 0..3u8 {
+        let mut w = db.begin_write().unwrap();
+        w.open_tree("t").unwrap().insert(&[i], &[i]).unwrap();
+        w.commit().unwrap();
+    }
+    let image = read_file(&path);
+    drop(db);
+    // Tear the meta of the last commit (txn 4: the one in slot 1), as a crash mid-write would.
+    let mut torn = image.clone();
+    let slot = (0..2)
+        .max_by_key(|s| u64::from_le_bytes(torn[s * 4096 + 16..s * 4096 + 24].try_into().unwrap()))
+        .unwrap();
+    torn[slot * 4096 + 100] ^= 0xff;
+    std::fs::write(&path, &torn).unwrap();
+    let db = Options::new().read_only(true).open(&path).unwrap();
+    let read = db.begin_read().unwrap();
+    assert_eq!(read.open_tree("t").unwrap().len().unwrap(), 2);
+    drop(read);
+    drop(db);
+    assert_eq!(read_file(&path), torn);
+}
