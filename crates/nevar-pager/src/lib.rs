@@ -11,6 +11,7 @@
 
 mod dirty;
 mod error;
+mod faults;
 mod file;
 mod pager;
 pub mod segments;
@@ -19,9 +20,10 @@ mod storage;
 
 pub use dirty::Dirty;
 pub use error::{PagerError, Result};
+pub use faults::{Fault, FaultyStorage, StorageCall};
 pub use file::FileStorage;
 pub use pager::{DEFAULT_SEGMENT_BASE, MIN_GROWTH, Pager, PagerStats};
-pub use sim::{CrashMode, SimulatedDisk};
+pub use sim::{CrashMode, DiskOp, SimulatedDisk};
 pub use storage::{Region, Storage};
 
 /// A page number (same as `nevar_page::PageNo`).

@@ -89,8 +89,21 @@ impl Region for Arc<HeapRegion> {
     }
 }
 
-/// A function run at the start of every sync, before anything becomes durable.
-type SyncHook = Arc<dyn Fn() + Send + Sync>;
+/// A storage call, as seen by a hook (see [`SimulatedDisk::on_op`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DiskOp {
+    /// The storage is about to be extended to this many bytes.
+    Grow(u64),
+    /// The storage is about to be cut to this many bytes.
+    Truncate(u64),
+    /// A range at this offset, of this length, is about to be mapped.
+    Map(u64, usize),
+    /// Everything written so far is about to become durable.
+    Sync,
+}
+
+/// A function run at the start of every storage call it watches, before the call acts.
+type OpHook = Arc<dyn Fn(DiskOp) + Send + Sync>;
 
 #[derive(Default)]
 struct SimState {
@@ -98,7 +111,7 @@ struct SimState {
     durable: Vec<u8>,
     regions: Vec<(u64, Arc<HeapRegion>)>,
     syncs: u64,
-    hook: Option<SyncHook>,
+    hook: Option<OpHook>,
 }
 
 impl SimState {
@@ -107,7 +120,10 @@ impl SimState {
         out.fill(0);
         let end = at + out.len() as u64;
         let known = (self.durable.len() as u64).clamp(at, end);
-        out[..(known - at) as usize].copy_from_slice(&self.durable[at as usize..known as usize]);
+        if known > at {
+            out[..(known - at) as usize]
+                .copy_from_slice(&self.durable[at as usize..known as usize]);
+        }
         for (start, region) in &self.regions {
             let (from, to) = (at.max(*start), end.min(start + region.len as u64));
             if from < to {
@@ -152,7 +168,24 @@ impl SimulatedDisk {
     /// Runs `hook` at the start of every sync, before anything becomes durable: the moment a
     /// power loss hurts most. Crash tests take their images there.
     pub fn on_sync(&self, hook: impl Fn() + Send + Sync + 'static) {
+        self.on_op(move |op| {
+            if op == DiskOp::Sync {
+                hook()
+            }
+        });
+    }
+
+    /// Runs `hook` at the start of every grow, truncate, map and sync call, before it acts
+    /// (replacing any earlier hook). Growth crash tests take images at each of these steps.
+    pub fn on_op(&self, hook: impl Fn(DiskOp) + Send + Sync + 'static) {
         self.state.lock().expect("sim lock").hook = Some(Arc::new(hook));
+    }
+
+    fn run_hook(&self, op: DiskOp) {
+        let hook = self.state.lock().expect("sim lock").hook.clone();
+        if let Some(hook) = hook {
+            hook(op);
+        }
     }
 
     /// Number of sync calls so far.
@@ -216,18 +249,21 @@ impl Storage for SimulatedDisk {
     }
 
     fn grow(&self, len: u64) -> Result<()> {
+        self.run_hook(DiskOp::Grow(len));
         let mut s = self.state.lock().expect("sim lock");
         s.len = s.len.max(len);
         Ok(())
     }
 
     fn truncate(&self, len: u64) -> Result<()> {
+        self.run_hook(DiskOp::Truncate(len));
         let mut s = self.state.lock().expect("sim lock");
         s.len = len;
         Ok(())
     }
 
     fn map(&self, offset: u64, len: usize) -> Result<Box<dyn Region>> {
+        self.run_hook(DiskOp::Map(offset, len));
         let mut s = self.state.lock().expect("sim lock");
         let region = Arc::new(HeapRegion::new(len));
         let known = s.durable.len().saturating_sub(offset as usize).min(len);
@@ -246,10 +282,7 @@ impl Storage for SimulatedDisk {
     }
 
     fn sync(&self) -> Result<()> {
-        let hook = self.state.lock().expect("sim lock").hook.clone();
-        if let Some(hook) = hook {
-            hook();
-        }
+        self.run_hook(DiskOp::Sync);
         let mut s = self.state.lock().expect("sim lock");
         s.durable = s.snapshot_volatile();
         s.syncs += 1;

@@ -92,7 +92,10 @@ impl WriteTxn<'_> {
             span.record("sync_us", started.elapsed().as_micros() as u64);
             writer.durable_txn = self.txn;
             writer.durable_slot = slot;
-            shrink_if_mostly_free(pager, snapshot.high_water)?;
+            // The commit is durable now: a failed cut only leaves the file longer.
+            if let Err(e) = shrink_if_mostly_free(pager, snapshot.high_water) {
+                tracing::warn!(error = %e, "could not shrink the file; it keeps its length");
+            }
         }
         self.shared.current.store(Arc::new(snapshot));
         self.shared.current_txn.store(self.txn, Ordering::SeqCst);

@@ -29,4 +29,6 @@ pub use stats::{Stats, TreeStats};
 pub use write::{WriteTree, WriteTxn};
 
 /// Re-exported so callers can run a database on a [`SimulatedDisk`](nevar_pager::SimulatedDisk).
-pub use nevar_pager::{CrashMode, SimulatedDisk, Storage};
+pub use nevar_pager::{
+    CrashMode, DiskOp, Fault, FaultyStorage, SimulatedDisk, Storage, StorageCall,
+};

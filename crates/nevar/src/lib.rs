@@ -37,6 +37,7 @@
 #![forbid(unsafe_code)]
 
 pub use nevar_txn::{
-    CheckReport, CrashMode, Database, Durability, Error, Options, Problem, ReadTxn, Result,
-    SimulatedDisk, Stats, Storage, Tree, TreeIter, TreeStats, WriteTree, WriteTxn,
+    CheckReport, CrashMode, Database, DiskOp, Durability, Error, Fault, FaultyStorage, Options,
+    Problem, ReadTxn, Result, SimulatedDisk, Stats, Storage, StorageCall, Tree, TreeIter,
+    TreeStats, WriteTree, WriteTxn,
 };
