@@ -161,21 +161,3 @@ fn oversized_value_is_refused_before_anything_changes() {
     w.commit().unwrap();
     assert!(db.check().unwrap().is_clean());
 }
-
-#[test]
-fn gibibyte_value_round_trips_as_one_slice() {
-    if std::env::var("NEVAR_LONG").is_err() {
-        return; // 1 GiB of I/O: long mode only
-    }
-    let (_dir, path) = temp();
-    let db = Database::open(&path).unwrap();
-    let v: Vec<u8> = (0..(1u32 << 30)).map(|i| (i >> 12) as u8).collect();
-    let mut w = db.begin_write().unwrap();
-    w.open_tree("t").unwrap().insert(b"big", &v).unwrap();
-    w.commit().unwrap();
-    let r = db.begin_read().unwrap();
-    assert_eq!(
-        r.open_tree("t").unwrap().get(b"big").unwrap().unwrap(),
-        &v[..]
-    );
-}
