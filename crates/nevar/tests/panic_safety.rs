@@ -7,7 +7,10 @@ use std::sync::Arc;
 
 use nevar::Database;
 
-fn state(db: &Database) -> Vec<(String, Vec<(Vec<u8>, Vec<u8>)>)> {
+/// Every tree with its entries.
+type State = Vec<(String, Vec<(Vec<u8>, Vec<u8>)>)>;
+
+fn state(db: &Database) -> State {
     let r = db.begin_read().unwrap();
     r.tree_names()
         .unwrap()
@@ -39,7 +42,7 @@ fn prepared() -> (tempfile::TempDir, Arc<Database>) {
 }
 
 /// After the panic: same contents, clean check (no leaked page), and a working writer.
-fn assert_recovered(db: &Database, before: &[(String, Vec<(Vec<u8>, Vec<u8>)>)]) {
+fn assert_recovered(db: &Database, before: &State) {
     assert_eq!(state(db), before);
     let report = db.check().unwrap();
     assert!(report.is_clean(), "{:?}", report.problems);
