@@ -43,7 +43,7 @@ fn prepared() -> (tempfile::TempDir, Arc<Database>) {
 
 /// After the panic: same contents, clean check (no leaked page), and a working writer.
 fn assert_recovered(db: &Database, before: &State) {
-    assert_eq!(state(db), before);
+    assert_eq!(&state(db), before);
     let report = db.check().unwrap();
     assert!(report.is_clean(), "{:?}", report.problems);
     let mut w = db.begin_write().unwrap();
