@@ -135,10 +135,17 @@ impl SimState {
         }
     }
 
-    fn snapshot_volatile(&self) -> Vec<u8> {
-        let mut out = vec![0u8; self.len as usize];
-        self.volatile(0, &mut out);
-        out
+    /// Makes the volatile bytes durable, in place (no second copy of the disk).
+    fn persist(&mut self) {
+        let len = self.len as usize;
+        self.durable.resize(len, 0);
+        for (start, region) in &self.regions {
+            let start = *start as usize;
+            let end = (start + region.len).min(len);
+            if start < end {
+                region.read(0, &mut self.durable[start..end]);
+            }
+        }
     }
 }
 
@@ -197,19 +204,22 @@ impl SimulatedDisk {
     pub fn crash_image(&self, seed: u64, mode: CrashMode) -> Vec<u8> {
         let s = self.state.lock().expect("sim lock");
         let mut rng = SplitMix(seed);
-        let volatile = s.snapshot_volatile();
         let len = if s.len as usize == s.durable.len() || rng.next().is_multiple_of(2) {
             s.durable.len()
         } else {
-            volatile.len()
+            s.len as usize
         };
         let mut image = s.durable.clone();
         image.resize(len, 0);
+        let mut block = vec![0u8; BLOCK];
         for (b, chunk) in image.chunks_mut(BLOCK).enumerate() {
             let at = b * BLOCK;
-            let Some(new) = volatile.get(at..at + chunk.len()) else {
+            if at + chunk.len() > s.len as usize {
                 continue;
-            };
+            }
+            let new = &mut block[..chunk.len()];
+            s.volatile(at as u64, new);
+            let new = &*new;
             if new == chunk {
                 continue;
             }
@@ -284,7 +294,7 @@ impl Storage for SimulatedDisk {
     fn sync(&self) -> Result<()> {
         self.run_hook(DiskOp::Sync);
         let mut s = self.state.lock().expect("sim lock");
-        s.durable = s.snapshot_volatile();
+        s.persist();
         s.syncs += 1;
         Ok(())
     }
