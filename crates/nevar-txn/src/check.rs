@@ -53,17 +53,26 @@ impl Owners<'_> {
     fn claim(&mut self, first: PageNo, count: u64, who: &'static str) {
         self.claimed = self.claimed.saturating_add(count);
         (self.progress)(self.claimed, self.owner.len() as u64);
-        for page in first..first.saturating_add(count) {
-            match self.owner.get_mut(page as usize) {
-                None => self.problem(
-                    page,
-                    format!("{who} references a page beyond the high-water mark"),
+        let end = first.saturating_add(count);
+        let known = self.owner.len() as PageNo;
+        if end > known {
+            // One problem for the whole range: a damaged length must not cost a loop per page.
+            let from = first.max(known);
+            self.problem(
+                from,
+                format!(
+                    "{who} references {} pages beyond the high-water mark",
+                    end - from
                 ),
-                Some(Some(other)) => {
+            );
+        }
+        for page in first.min(known)..end.min(known) {
+            match &mut self.owner[page as usize] {
+                Some(other) => {
                     let other = *other;
                     self.problem(page, format!("page claimed by both {other} and {who}"))
                 }
-                Some(slot) => *slot = Some(who),
+                slot => *slot = Some(who),
             }
         }
     }
