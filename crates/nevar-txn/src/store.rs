@@ -101,6 +101,14 @@ impl PageStoreMut for WriteStore<'_> {
     }
 
     fn copy_page(&mut self, from: PageNo, to: PageNo) -> Result<()> {
+        // Only a damaged free list hands out a page still in use; copying a page onto itself
+        // would also alias the source and destination slices.
+        if from == to {
+            return Err(BtreeError::Corrupted {
+                page: to,
+                what: "the free list handed out a page still in use",
+            });
+        }
         let src = self.pager.page(from).map_err(store_err)?;
         let dst = self.pager.page_mut(self.dirty, to).map_err(store_err)?;
         dst.copy_from_slice(src);

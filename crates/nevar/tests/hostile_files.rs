@@ -209,3 +209,63 @@ fn check_reports_a_huge_free_extent_once() {
         report.problems.len()
     );
 }
+
+/// Regression (found by the fuzzer with debug assertions): a free-page record naming a live
+/// page made the allocator hand that page out to copy-on-write *itself*, and the copy ran
+/// with the same page as source and destination: aliasing slices, undefined behaviour. Now
+/// the write fails with `Corrupted` and the committed data is untouched.
+#[test]
+fn a_free_record_naming_a_live_page_fails_the_write_not_the_process() {
+    let program = [1u8, 8, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0];
+    let db = hostile::options()
+        .open_storage(Box::new(SimulatedDisk::from_image(hostile::mutate(
+            &program,
+        ))))
+        .unwrap();
+    let before: Vec<u64> = ["a", "b", "c"]
+        .iter()
+        .map(|t| {
+            db.begin_read()
+                .unwrap()
+                .open_tree(t)
+                .unwrap()
+                .len()
+                .unwrap()
+        })
+        .collect();
+    let mut refused = 0;
+    for tree in ["a", "b", "c"] {
+        let mut w = db.begin_write().unwrap();
+        let mut result = Ok(());
+        for i in 0..50u32 {
+            result = w
+                .open_tree(tree)
+                .and_then(|mut t| t.insert(&i.to_be_bytes(), b"v").map(drop));
+            if result.is_err() {
+                break;
+            }
+        }
+        match result {
+            Err(nevar::Error::Corrupted { what, .. }) => {
+                assert_eq!(what, "the free list handed out a page still in use");
+                refused += 1;
+            }
+            Err(e) => panic!("{tree}: {e}"),
+            Ok(()) => {}
+        }
+        // Dropped, not committed.
+    }
+    assert!(refused >= 1, "no write reached the live page");
+    let after: Vec<u64> = ["a", "b", "c"]
+        .iter()
+        .map(|t| {
+            db.begin_read()
+                .unwrap()
+                .open_tree(t)
+                .unwrap()
+                .len()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(before, after);
+}
