@@ -25,7 +25,10 @@ pub struct TreeDesc {
 impl TreeDesc {
     /// All pages the tree owns.
     pub fn total_pages(&self) -> u64 {
-        self.branch_pages + self.leaf_pages + self.overflow_pages
+        // Saturating: a damaged descriptor's counts must not overflow.
+        self.branch_pages
+            .saturating_add(self.leaf_pages)
+            .saturating_add(self.overflow_pages)
     }
 }
 

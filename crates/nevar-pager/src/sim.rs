@@ -275,10 +275,17 @@ impl Storage for SimulatedDisk {
     fn map(&self, offset: u64, len: usize) -> Result<Box<dyn Region>> {
         self.run_hook(DiskOp::Map(offset, len));
         let mut s = self.state.lock().expect("sim lock");
+        // Maps of one range share memory, as shared file maps share the page cache: a handle
+        // reopened after a failed sync sees what the old one wrote, through maps and reads.
+        if let Some((_, region)) = s.regions.iter().find(|(o, r)| *o == offset && r.len == len) {
+            return Ok(Box::new(Arc::clone(region)));
+        }
         let region = Arc::new(HeapRegion::new(len));
-        let known = s.durable.len().saturating_sub(offset as usize).min(len);
+        let known = (s.len.saturating_sub(offset) as usize).min(len);
         if known > 0 {
-            region.write(0, &s.durable[offset as usize..offset as usize + known]);
+            let mut bytes = vec![0u8; known];
+            s.volatile(offset, &mut bytes);
+            region.write(0, &bytes);
         }
         s.regions.push((offset, Arc::clone(&region)));
         Ok(Box::new(region))

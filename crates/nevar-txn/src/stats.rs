@@ -92,10 +92,14 @@ impl Database {
             file_size: pager.file_pages * shared.store.0.page_size() as u64,
             txn_id: snap.txn,
             high_water: snap.high_water,
-            meta_tree_pages: snap.catalog.total_pages() + snap.free.total_pages(),
-            branch_pages: trees.iter().map(|t| t.branch_pages).sum(),
-            leaf_pages: trees.iter().map(|t| t.leaf_pages).sum(),
-            overflow_pages: trees.iter().map(|t| t.overflow_pages).sum(),
+            meta_tree_pages: snap
+                .catalog
+                .total_pages()
+                .saturating_add(snap.free.total_pages()),
+            // Saturating: damaged descriptors must not overflow the sums.
+            branch_pages: saturating_sum(trees.iter().map(|t| t.branch_pages)),
+            leaf_pages: saturating_sum(trees.iter().map(|t| t.leaf_pages)),
+            overflow_pages: saturating_sum(trees.iter().map(|t| t.overflow_pages)),
             free_pages: free.free,
             pending_free_pages: free.pending,
             syncs: pager.syncs,
@@ -127,4 +131,8 @@ impl Database {
     pub fn sync_count(&self) -> u64 {
         self.shared.store.0.stats().syncs
     }
+}
+
+fn saturating_sum(counts: impl Iterator<Item = u64>) -> u64 {
+    counts.fold(0, u64::saturating_add)
 }
