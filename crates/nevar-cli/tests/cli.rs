@@ -29,6 +29,22 @@ fn nevar_with_input(args: &[&str], input: Option<&[u8]>) -> Output {
     child.wait_with_output().expect("wait for nevar")
 }
 
+/// Opens a database in this test process. Other tests spawn `nevar` concurrently, and a
+/// child between fork and exec briefly holds a copy of every descriptor, so a lock this
+/// process just released can look taken for a moment (`flock` belongs to the open file,
+/// which the copy keeps alive). Retry `AlreadyOpen` for up to two seconds.
+fn open(path: &Path, options: Options) -> Database {
+    for _ in 0..100 {
+        match options.clone().open(path) {
+            Err(nevar::Error::AlreadyOpen) => {
+                std::thread::sleep(std::time::Duration::from_millis(20))
+            }
+            other => return other.unwrap(),
+        }
+    }
+    panic!("{} stayed locked", path.display())
+}
+
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
@@ -41,7 +57,7 @@ fn s(path: &Path) -> &str {
 /// them overflow values).
 fn prepare(dir: &Path) -> (PathBuf, Trees) {
     let path = dir.join("data.nevar");
-    let db = Database::open(&path).unwrap();
+    let db = open(&path, Options::new());
     let mut w = db.begin_write().unwrap();
     {
         let mut users = w.open_tree("users").unwrap();
@@ -63,7 +79,7 @@ fn prepare(dir: &Path) -> (PathBuf, Trees) {
 }
 
 fn contents(path: &Path) -> Trees {
-    let db = Options::new().read_only(true).open(path).unwrap();
+    let db = open(path, Options::new().read_only(true));
     let read = db.begin_read().unwrap();
     let mut trees = Trees::new();
     for name in read.tree_names().unwrap() {
@@ -144,7 +160,7 @@ fn dump_then_load_gives_identical_trees_with_full_pages() {
     assert!(load.status.success(), "{}", text(&load.stderr));
     assert!(text(&load.stderr).contains("loaded 2000 entries into \"events\" (sorted input)"));
     assert_eq!(contents(&copy), trees);
-    let db = Options::new().read_only(true).open(&copy).unwrap();
+    let db = open(&copy, Options::new().read_only(true));
     assert!(db.check().unwrap().is_clean());
     // Sorted input takes the append path: leaves come out nearly full.
     let fill = db.tree_fill("events").unwrap().unwrap();
@@ -193,7 +209,7 @@ fn a_bad_load_changes_nothing() {
     let out = nevar_with_input(&["load", s(&path)], Some(b""));
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("dump line 1: not a nevar dump"));
-    let db = Database::open(&path).unwrap();
+    let db = open(&path, Options::new());
     assert!(db.check().unwrap().is_clean());
 }
 
@@ -236,7 +252,7 @@ fn check_is_clean_on_a_good_file_and_names_the_page_of_a_flipped_byte() {
 fn compacting_copy_after_heavy_deletes_is_smallest() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("big.nevar");
-    let db = Database::open(&path).unwrap();
+    let db = open(&path, Options::new());
     let key = |i: u32| (i.wrapping_mul(2_654_435_761)).to_be_bytes();
     let mut w = db.begin_write().unwrap();
     {
@@ -364,7 +380,7 @@ fn bad_targets_give_one_line_and_change_nothing() {
     }
 
     // Held open by this process: the binary, another process, is refused.
-    let db = Database::open(&path).unwrap();
+    let db = open(&path, Options::new());
     for args in [
         vec!["stat", s(&path)],
         vec!["put", s(&path), "users", "x", "y"],
