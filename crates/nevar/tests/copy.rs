@@ -1,5 +1,7 @@
 //! Hot backup, compaction and read-only opening.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -11,16 +13,7 @@ type State = BTreeMap<Vec<u8>, Vec<u8>>;
 
 /// A tree's entries; empty when the tree does not exist yet.
 fn contents(db: &Database, tree: &str) -> State {
-    let read = db.begin_read().unwrap();
-    let tree = match read.open_tree(tree) {
-        Err(Error::TreeNotFound(_)) => return State::new(),
-        other => other.unwrap(),
-    };
-    tree.iter()
-        .unwrap()
-        .map(|e| e.map(|(k, v)| (k.to_vec(), v.to_vec())))
-        .collect::<nevar::Result<_>>()
-        .unwrap()
+    common::contents(db).remove(tree).unwrap_or_default()
 }
 
 /// Commit `generation` of the writer below: sets `gen`, inserts 50 keys, removes 20.

@@ -2,59 +2,23 @@
 //! dropped, torn at 512 bytes or filled with garbage); each must open, pass `check()` and
 //! hold exactly the last acknowledged durable commit or the one in flight.
 
-use std::collections::BTreeMap;
+mod common;
+
 use std::sync::{Arc, Mutex};
 
+use common::{Rng, contents, long};
 use nevar::{CrashMode, Database, Durability, Options, SimulatedDisk};
 
-type Model = BTreeMap<String, BTreeMap<Vec<u8>, Vec<u8>>>;
+type Model = common::Trees;
 
 fn seed() -> u64 {
-    std::env::var("NEVAR_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(42)
-}
-
-fn long() -> bool {
-    std::env::var("NEVAR_LONG").is_ok()
-}
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
+    common::seed(42)
 }
 
 fn open(disk: SimulatedDisk) -> nevar::Result<Database> {
     Options::new()
         .segment_size(1 << 20)
         .open_storage(Box::new(disk))
-}
-
-fn contents(db: &Database) -> Model {
-    let r = db.begin_read().unwrap();
-    r.tree_names()
-        .unwrap()
-        .into_iter()
-        .map(|name| {
-            let t = r.open_tree(&name).unwrap();
-            let entries = t
-                .iter()
-                .unwrap()
-                .map(|e| e.map(|(k, v)| (k.to_vec(), v.to_vec())).unwrap())
-                .collect();
-            (name, entries)
-        })
-        .collect()
 }
 
 /// One change of a random transaction.

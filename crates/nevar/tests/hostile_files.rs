@@ -5,12 +5,14 @@
 //! `NEVAR_WRITE_CORPUS=1 cargo test --release -p nevar --test hostile_files` regenerates the
 //! seed corpus (fixed seed, so the same files).
 
+mod common;
 mod hostile;
 
 use std::path::PathBuf;
 use std::sync::mpsc;
 use std::time::Duration;
 
+use common::Rng;
 use nevar::SimulatedDisk;
 
 /// Generous: a file takes milliseconds; this only turns a hang into a failure.
@@ -34,17 +36,6 @@ fn classics() -> Vec<(&'static str, Vec<u8>)> {
         out.push(("wrong-kind-for-the-free-tree-root", vec![base, 9, 4]));
     }
     out
-}
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
 }
 
 /// Seeded programs: a base, then 1 to 6 operations with random arguments.
@@ -222,17 +213,14 @@ fn a_free_record_naming_a_live_page_fails_the_write_not_the_process() {
             &program,
         ))))
         .unwrap();
-    let before: Vec<u64> = ["a", "b", "c"]
-        .iter()
-        .map(|t| {
-            db.begin_read()
-                .unwrap()
-                .open_tree(t)
-                .unwrap()
-                .len()
-                .unwrap()
-        })
-        .collect();
+    let lens = |db: &nevar::Database| -> Vec<u64> {
+        let read = db.begin_read().unwrap();
+        ["a", "b", "c"]
+            .iter()
+            .map(|t| read.open_tree(t).unwrap().len().unwrap())
+            .collect()
+    };
+    let before = lens(&db);
     let mut refused = 0;
     for tree in ["a", "b", "c"] {
         let mut w = db.begin_write().unwrap();
@@ -256,16 +244,6 @@ fn a_free_record_naming_a_live_page_fails_the_write_not_the_process() {
         // Dropped, not committed.
     }
     assert!(refused >= 1, "no write reached the live page");
-    let after: Vec<u64> = ["a", "b", "c"]
-        .iter()
-        .map(|t| {
-            db.begin_read()
-                .unwrap()
-                .open_tree(t)
-                .unwrap()
-                .len()
-                .unwrap()
-        })
-        .collect();
+    let after = lens(&db);
     assert_eq!(before, after);
 }

@@ -4,33 +4,19 @@
 //! the last commit; and a reopen (from any crash image of the disk) holds the last
 //! acknowledged commit or the one that failed.
 
+mod common;
+
 use std::collections::BTreeMap;
 
+use common::contents;
 use nevar::{
     CrashMode, Database, Error, Fault, FaultyStorage, Options, SimulatedDisk, StorageCall,
 };
 
-type Model = BTreeMap<String, BTreeMap<Vec<u8>, Vec<u8>>>;
+type Model = common::Trees;
 
 fn options() -> Options {
     Options::new().segment_size(1 << 20)
-}
-
-fn contents(db: &Database) -> Model {
-    let r = db.begin_read().unwrap();
-    r.tree_names()
-        .unwrap()
-        .into_iter()
-        .map(|name| {
-            let t = r.open_tree(&name).unwrap();
-            let entries = t
-                .iter()
-                .unwrap()
-                .map(|e| e.map(|(k, v)| (k.to_vec(), v.to_vec())).unwrap())
-                .collect();
-            (name, entries)
-        })
-        .collect()
 }
 
 /// Transaction `i` of the workload: it grows the file across segments with big values in

@@ -1,6 +1,8 @@
 //! kill -9: a child commits in a loop and prints each acknowledged commit; the parent kills it
 //! at a random moment, reopens, and checks every acknowledged commit is there.
 
+mod common;
+
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 
@@ -49,24 +51,13 @@ fn kill9_child() {
 
 #[test]
 fn acknowledged_commits_survive_kill_9() {
-    let rounds = if std::env::var("NEVAR_LONG").is_ok() {
-        10_000
-    } else {
-        200
-    };
+    let rounds = if common::long() { 10_000 } else { 200 };
     let dir = tempfile::tempdir().unwrap();
-    let mut rng = std::env::var("NEVAR_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(99u64)
-        | 1;
+    let mut rng = common::Rng(common::seed(99) | 1);
     let (mut acked_total, mut acked_rounds) = (0u64, 0u64);
     for round in 0..rounds {
         // A fresh file every 50 rounds keeps each file (and its check) small.
         let path = dir.path().join(format!("kill9-{}.nevar", round / 50));
-        rng ^= rng << 13;
-        rng ^= rng >> 7;
-        rng ^= rng << 17;
         let mut child = Command::new(std::env::current_exe().unwrap())
             .args(["--exact", "kill9_child", "--nocapture", "--test-threads=1"])
             .env(CHILD_ENV, &path)
@@ -74,7 +65,7 @@ fn acknowledged_commits_survive_kill_9() {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        std::thread::sleep(std::time::Duration::from_millis(rng % 250));
+        std::thread::sleep(std::time::Duration::from_millis(rng.below(250)));
         child.kill().unwrap();
         let stdout = child.stdout.take().unwrap();
         child.wait().unwrap();

@@ -7,6 +7,8 @@
 //! txn ids, high-water mark, flags, the catalog and free-tree roots): bytes 0..192, covered by
 //! the header's checksum together with the zero tail.
 
+mod common;
+
 use std::collections::BTreeMap;
 
 use nevar::{Database, Error, Options, SimulatedDisk};
@@ -24,12 +26,7 @@ fn open(image: Vec<u8>) -> nevar::Result<Database> {
 }
 
 fn contents(db: &Database) -> Model {
-    let r = db.begin_read().unwrap();
-    let t = r.open_tree("t").unwrap();
-    t.iter()
-        .unwrap()
-        .map(|e| e.map(|(k, v)| (k.to_vec(), v.to_vec())).unwrap())
-        .collect()
+    common::contents(db).remove("t").expect("tree t")
 }
 
 /// Durable images and models after three commits (A, B, C), the file never closed cleanly.

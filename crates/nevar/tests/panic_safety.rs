@@ -2,30 +2,13 @@
 //! inside an iteration, on another thread) leaves the database consistent and leak-free once
 //! the transaction is dropped by unwinding, and later transactions work.
 
+mod common;
+
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 
+use common::{Trees, contents as state};
 use nevar::Database;
-
-/// Every tree with its entries.
-type State = Vec<(String, Vec<(Vec<u8>, Vec<u8>)>)>;
-
-fn state(db: &Database) -> State {
-    let r = db.begin_read().unwrap();
-    r.tree_names()
-        .unwrap()
-        .into_iter()
-        .map(|name| {
-            let t = r.open_tree(&name).unwrap();
-            let items = t
-                .iter()
-                .unwrap()
-                .map(|e| e.map(|(k, v)| (k.to_vec(), v.to_vec())).unwrap())
-                .collect();
-            (name, items)
-        })
-        .collect()
-}
 
 fn prepared() -> (tempfile::TempDir, Arc<Database>) {
     let dir = tempfile::tempdir().unwrap();
@@ -42,7 +25,7 @@ fn prepared() -> (tempfile::TempDir, Arc<Database>) {
 }
 
 /// After the panic: same contents, clean check (no leaked page), and a working writer.
-fn assert_recovered(db: &Database, before: &State) {
+fn assert_recovered(db: &Database, before: &Trees) {
     assert_eq!(&state(db), before);
     let report = db.check().unwrap();
     assert!(report.is_clean(), "{:?}", report.problems);
