@@ -132,22 +132,16 @@ fn run(ops: Vec<Op>, page_size: usize) {
     for (k, v) in &model {
         assert_eq!(get(&store, &desc, k).unwrap(), Some(v.as_slice()));
     }
-    check_range(
-        &store,
-        &desc,
-        &model,
-        &Bound::Unbounded,
-        &Bound::Unbounded,
-        false,
-    );
-    check_range(
-        &store,
-        &desc,
-        &model,
-        &Bound::Unbounded,
-        &Bound::Unbounded,
-        true,
-    );
+    for reverse in [false, true] {
+        check_range(
+            &store,
+            &desc,
+            &model,
+            &Bound::Unbounded,
+            &Bound::Unbounded,
+            reverse,
+        );
+    }
     assert_eq!(
         first(&store, &desc).unwrap().map(|(k, _)| k.to_vec()),
         model.keys().next().cloned()
