@@ -53,19 +53,38 @@ fn generated(count: usize) -> Vec<Vec<u8>> {
         .collect()
 }
 
-#[test]
-fn write_corpus_when_asked() {
-    if std::env::var("NEVAR_WRITE_CORPUS").is_err() {
-        return;
-    }
-    let dir = corpus_dir();
-    std::fs::create_dir_all(&dir).unwrap();
-    for (i, program) in generated(CORPUS_FILES).iter().enumerate() {
-        std::fs::write(dir.join(format!("seed-{i:04}")), program).unwrap();
-    }
+/// The seed corpus as the generator makes it: (file name, program).
+fn seed_corpus() -> Vec<(String, Vec<u8>)> {
+    let mut files: Vec<(String, Vec<u8>)> = generated(CORPUS_FILES)
+        .into_iter()
+        .enumerate()
+        .map(|(i, program)| (format!("seed-{i:04}"), program))
+        .collect();
     for (name, program) in classics() {
         let base = if program[0] == 0 { "unclean" } else { "clean" };
-        std::fs::write(dir.join(format!("classic-{name}-{base}")), program).unwrap();
+        files.push((format!("classic-{name}-{base}"), program));
+    }
+    files
+}
+
+/// Writes the seed corpus with `NEVAR_WRITE_CORPUS=1`; otherwise checks that the checked-in
+/// one holds every generated file unchanged (a fuzzing session may add more files).
+#[test]
+fn the_checked_in_corpus_is_the_generated_one() {
+    let dir = corpus_dir();
+    if std::env::var("NEVAR_WRITE_CORPUS").is_ok() {
+        std::fs::create_dir_all(&dir).unwrap();
+        for (name, program) in seed_corpus() {
+            std::fs::write(dir.join(name), program).unwrap();
+        }
+    }
+    for (name, program) in seed_corpus() {
+        let found = std::fs::read(dir.join(&name))
+            .unwrap_or_else(|e| panic!("{name}: {e}; regenerate with NEVAR_WRITE_CORPUS=1"));
+        assert_eq!(
+            found, program,
+            "{name} differs from what the generator makes"
+        );
     }
 }
 
