@@ -67,6 +67,17 @@ impl FileStorage {
     }
 }
 
+/// Advice for maps a writer writes through: no readahead, so a fault brings in one page.
+///
+/// Why: the kernel writes back whole page-cache folios, and a write through a shared map marks
+/// its entire folio dirty. Readahead fills the cache with large folios (up to megabytes on
+/// Linux 6.x), so a commit that changed six pages wrote 1.5 MiB (measured: 375 pages written
+/// per single-insert commit, 0.67 ms per fdatasync). With page-sized folios the same commit
+/// writes its six pages. LMDB offers the same choice as `MDB_NORDAHEAD`; its writes go through
+/// `pwrite`, which dirties only the blocks written, so it does not need it by default.
+/// Read-only opens keep readahead: nothing is written through their maps.
+const WRITABLE_MAP_ADVICE: memmap2::Advice = memmap2::Advice::Random;
+
 struct MappedRegion(MmapRaw);
 
 impl Region for MappedRegion {
@@ -131,6 +142,11 @@ impl Storage for FileStorage {
             options.map_raw_read_only(&self.file)
         }
         .map_err(PagerError::io("map"))?;
+        if self.writable {
+            // Page-sized page-cache folios: see `WRITABLE_MAP_ADVICE`.
+            map.advise(WRITABLE_MAP_ADVICE)
+                .map_err(PagerError::io("madvise"))?;
+        }
         Ok(Box::new(MappedRegion(map)))
     }
 
