@@ -110,18 +110,22 @@ pub(crate) fn split_leaf<S: PageStoreMut + ?Sized>(
     val: ValueRef<'_>,
     append: bool,
 ) -> Result<Outcome> {
-    let scratch = store.page(no)?.to_vec();
-    let new_cell = encode_leaf_cell(key, val);
-    let mut cells = leaf_cells(&Leaf::new(&scratch, no)?)?;
-    cells.insert(pos, &new_cell);
-    let m = if append {
-        cells.len() - 1
-    } else {
-        balanced_split(&cells.iter().map(|c| c.len() + SLOT_LEN).collect::<Vec<_>>())
-    };
     let right = store.alloc(1)?;
-    write_leaf(store, no, &cells[..m])?;
-    write_leaf(store, right, &cells[m..])?;
+    if append {
+        // The left page keeps its cells as they are; only the new one moves.
+        let txn = store.txn_id();
+        if !LeafMut::init(store.page_mut(right)?, right, txn)?.insert(0, key, val) {
+            return Err(corrupted(right, "a fresh leaf refused a cell"));
+        }
+    } else {
+        let scratch = store.page(no)?.to_vec();
+        let new_cell = encode_leaf_cell(key, val);
+        let mut cells = leaf_cells(&Leaf::new(&scratch, no)?)?;
+        cells.insert(pos, &new_cell);
+        let m = balanced_split(&cells.iter().map(|c| c.len() + SLOT_LEN).collect::<Vec<_>>());
+        write_leaf(store, no, &cells[..m])?;
+        write_leaf(store, right, &cells[m..])?;
+    }
     desc.leaf_pages += 1;
     let sep = separator_between(store, no, right)?;
     Ok(Outcome {

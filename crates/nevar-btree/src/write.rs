@@ -15,7 +15,7 @@ use nevar_page::{
 
 use crate::desc::TreeDesc;
 use crate::error::{Result, corrupted};
-use crate::node::{Node, find_leaf, load};
+use crate::node::{Node, load};
 use crate::rebalance::{rebalance, split_branch, split_leaf, write_branch};
 use crate::store::PageStoreMut;
 use crate::value::{check_sizes, free_value, store_value};
@@ -105,14 +105,24 @@ fn insert_rec<S: PageStoreMut + ?Sized>(
     val: ValueRef<'_>,
     rightmost: bool,
 ) -> Result<(Outcome, bool)> {
+    // On the rightmost spine, a key past the last one (every key of a sorted load) is placed
+    // with one comparison instead of a binary search.
     let step = match load(store, no, txn, level)? {
-        Node::Leaf(leaf) => match leaf.search(key)? {
-            Ok(i) => Err((i, Some(owned_value(leaf.value(i)?)))),
-            Err(i) => Err((i, None)),
+        Node::Leaf(leaf) => match leaf.len().checked_sub(1) {
+            Some(last) if rightmost && leaf.key(last)? < key => Err((last + 1, None)),
+            _ => match leaf.search(key)? {
+                Ok(i) => Err((i, Some(owned_value(leaf.value(i)?)))),
+                Err(i) => Err((i, None)),
+            },
         },
         Node::Branch(b) => {
-            let i = b.search(key)?;
-            Ok((i, b.child(i)?, i + 1 == b.len()))
+            let last = b.len() - 1;
+            let i = if rightmost && last > 0 && b.key(last)? <= key {
+                last
+            } else {
+                b.search(key)?
+            };
+            Ok((i, b.child(i)?, i == last))
         }
     };
     match step {
@@ -150,25 +160,45 @@ fn insert_rec<S: PageStoreMut + ?Sized>(
             )?;
             let no = cow(store, no)?;
             Ok((
-                apply_child(store, desc, limits, no, i, child_out, level, rightmost)?,
+                apply_child(
+                    store,
+                    desc,
+                    limits,
+                    no,
+                    (i, child),
+                    child_out,
+                    level,
+                    rightmost,
+                )?,
                 existed,
             ))
         }
     }
 }
 
-/// Updates branch `no` (dirty) after its child `i` changed as `child` says.
+/// Updates branch `no` (dirty) after its child `i`, which was page `old`, changed as `child`
+/// says.
 #[allow(clippy::too_many_arguments)]
 fn apply_child<S: PageStoreMut + ?Sized>(
     store: &mut S,
     desc: &mut TreeDesc,
     limits: &Limits,
     no: PageNo,
-    i: usize,
+    (i, old): (usize, PageNo),
     child: Outcome,
     level: u32,
     rightmost: bool,
 ) -> Result<Outcome> {
+    if child.page == old && child.split.is_none() && !child.underfull {
+        // The child was already this transaction's copy and changed in place; entry `i`
+        // already names it with this txn, so this page does not change (the common case once
+        // a path has been copied).
+        return Ok(Outcome {
+            page: no,
+            split: None,
+            underfull: false,
+        });
+    }
     let txn = store.txn_id();
     BranchMut::new(store.page_mut(no)?, no)?.set_child(i, child.page, txn)?;
     let split = if let Some((sep, right)) = child.split {
@@ -256,34 +286,38 @@ pub fn remove<S: PageStoreMut + ?Sized>(
     desc: &mut TreeDesc,
     key: &[u8],
 ) -> Result<bool> {
-    match find_leaf(store, desc, key)? {
-        Some(leaf) if leaf.search(key)?.is_ok() => {}
-        _ => return Ok(false),
+    if desc.root == 0 {
+        return Ok(false);
     }
     let limits = Limits::new(store.page_size());
-    let out = remove_rec(
+    let Some(out) = remove_rec(
         store,
         desc,
         &limits,
         (desc.root, desc.root_txn, desc.depth),
         key,
-    )?;
+    )?
+    else {
+        return Ok(false);
+    };
     finish_root(store, desc, out)?;
     desc.entries = desc.entries.saturating_sub(1);
     Ok(true)
 }
 
+/// Removes `key` below page `no`; `None` when it is absent. Pages are copied on the way back
+/// up, so a missing key copies nothing.
 fn remove_rec<S: PageStoreMut + ?Sized>(
     store: &mut S,
     desc: &mut TreeDesc,
     limits: &Limits,
     (no, txn, level): (PageNo, TxnId, u32),
     key: &[u8],
-) -> Result<Outcome> {
+) -> Result<Option<Outcome>> {
     let step = match load(store, no, txn, level)? {
         Node::Leaf(leaf) => match leaf.search(key)? {
             Ok(i) => Err((i, owned_value(leaf.value(i)?))),
-            Err(_) => return Err(corrupted(no, "key vanished between lookup and removal")),
+            Err(_) => return Ok(None),
         },
         Node::Branch(b) => {
             let i = b.search(key)?;
@@ -297,16 +331,20 @@ fn remove_rec<S: PageStoreMut + ?Sized>(
             leaf.remove(i)?;
             let underfull = leaf.view().used() < limits.min_fill;
             free_value(store, desc, old)?;
-            Ok(Outcome {
+            Ok(Some(Outcome {
                 page: no,
                 split: None,
                 underfull,
-            })
+            }))
         }
         Ok((i, (child, child_txn))) => {
-            let child_out = remove_rec(store, desc, limits, (child, child_txn, level - 1), key)?;
+            let Some(child_out) =
+                remove_rec(store, desc, limits, (child, child_txn, level - 1), key)?
+            else {
+                return Ok(None);
+            };
             let no = cow(store, no)?;
-            apply_child(store, desc, limits, no, i, child_out, level, false)
+            apply_child(store, desc, limits, no, (i, child), child_out, level, false).map(Some)
         }
     }
 }

@@ -98,6 +98,25 @@ fn delete_to_empty_and_grow_again() {
 }
 
 #[test]
+fn removing_an_absent_key_copies_nothing() {
+    let (mut s, mut d) = fresh();
+    for i in (0..6000u32).step_by(2) {
+        insert(&mut s, &mut d, &i.to_be_bytes(), &[7; 40]).unwrap();
+    }
+    s.commit();
+    assert!(d.depth >= 2, "the walk must cross branches");
+    let (before, in_use) = (d, s.pages_in_use());
+    for i in [1u32, 2999, 5999, 7000] {
+        assert!(!remove(&mut s, &mut d, &i.to_be_bytes()).unwrap());
+    }
+    assert_eq!(d, before, "the root was not copied");
+    assert_eq!(s.pages_in_use(), in_use);
+    assert!(remove(&mut s, &mut d, &2998u32.to_be_bytes()).unwrap());
+    assert_ne!(d.root, before.root, "a real removal copies the path");
+    verify(&s, &d).unwrap();
+}
+
+#[test]
 fn sorted_load_fills_leaves_almost_completely() {
     let (mut s, mut d) = fresh();
     for i in 0..100_000u64 {

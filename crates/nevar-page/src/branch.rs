@@ -14,7 +14,7 @@
 
 use crate::error::{Result, corrupted};
 use crate::header::{PageKind, PageNo, TxnId};
-use crate::slotted::{Slotted, SlottedMut};
+use crate::slotted::{Cells, Slotted, SlottedMut};
 
 const CHILD_AT: usize = 0;
 const CHILD_TXN_AT: usize = CHILD_AT + 8;
@@ -28,21 +28,29 @@ pub fn branch_cell_len(key_len: usize) -> usize {
     KEY_AT + key_len
 }
 
-fn cell_len(cell: &[u8]) -> Option<usize> {
-    let len = cell.get(KEY_LEN_AT..KEY_AT)?;
-    Some(KEY_AT + u16::from_le_bytes([len[0], len[1]]) as usize)
+/// Branch cells, for the slotted layout.
+#[derive(Clone, Copy)]
+pub(crate) struct BranchCells;
+
+impl Cells for BranchCells {
+    const KIND: PageKind = PageKind::Branch;
+    #[inline]
+    fn cell_len(cell: &[u8]) -> Option<usize> {
+        let len = cell.get(KEY_LEN_AT..KEY_AT)?;
+        Some(KEY_AT + u16::from_le_bytes([len[0], len[1]]) as usize)
+    }
 }
 
 /// Read access to a branch page.
 #[derive(Clone, Copy)]
 pub struct Branch<'a> {
-    slots: Slotted<'a>,
+    slots: Slotted<'a, BranchCells>,
 }
 
 impl<'a> Branch<'a> {
     /// Validates `page` as branch page `no`; a branch must have at least one child.
     pub fn new(page: &'a [u8], no: PageNo) -> Result<Self> {
-        let slots = Slotted::new(page, no, PageKind::Branch, cell_len)?;
+        let slots = Slotted::new(page, no)?;
         if slots.count == 0 {
             return Err(corrupted(no, "branch without children"));
         }
@@ -113,21 +121,21 @@ impl<'a> Branch<'a> {
 
 /// Write access to a branch page owned by the current write transaction; also its builder.
 pub struct BranchMut<'a> {
-    slots: SlottedMut<'a>,
+    slots: SlottedMut<'a, BranchCells>,
 }
 
 impl<'a> BranchMut<'a> {
     /// Opens branch page `no` for changes, validating it first.
     pub fn new(page: &'a mut [u8], no: PageNo) -> Result<Self> {
         Ok(BranchMut {
-            slots: SlottedMut::new(page, no, PageKind::Branch, cell_len)?,
+            slots: SlottedMut::new(page, no)?,
         })
     }
 
     /// Formats `page` as an empty branch numbered `no`, written by `txn`.
     pub fn init(page: &'a mut [u8], no: PageNo, txn: TxnId) -> Result<Self> {
         Ok(BranchMut {
-            slots: SlottedMut::init(page, no, PageKind::Branch, txn, cell_len)?,
+            slots: SlottedMut::init(page, no, txn)?,
         })
     }
 

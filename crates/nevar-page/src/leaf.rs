@@ -16,7 +16,7 @@ use zerocopy::{FromBytes, IntoBytes};
 
 use crate::error::{Result, corrupted};
 use crate::header::{PageKind, PageNo, TxnId};
-use crate::slotted::{Slotted, SlottedMut};
+use crate::slotted::{Cells, Slotted, SlottedMut};
 
 const KEY_LEN_AT: usize = 0;
 const FLAGS_AT: usize = KEY_LEN_AT + 2;
@@ -71,29 +71,37 @@ pub fn leaf_cell_len(key_len: usize, value: &ValueRef<'_>) -> usize {
 }
 
 /// Reads the length of the leaf cell at the start of `cell`.
-fn cell_len(cell: &[u8]) -> Option<usize> {
-    let head = cell.get(..KEY_AT)?;
-    let key_len = u16::from_le_bytes([head[KEY_LEN_AT], head[KEY_LEN_AT + 1]]) as usize;
-    let val_len = u32::from_le_bytes(head[VAL_LEN_AT..KEY_AT].try_into().ok()?) as usize;
-    let value = if head[FLAGS_AT] & FLAG_OVERFLOW != 0 {
-        OVERFLOW_REF_LEN
-    } else {
-        val_len
-    };
-    KEY_AT.checked_add(key_len)?.checked_add(value)
+/// Leaf cells, for the slotted layout.
+#[derive(Clone, Copy)]
+pub(crate) struct LeafCells;
+
+impl Cells for LeafCells {
+    const KIND: PageKind = PageKind::Leaf;
+    #[inline]
+    fn cell_len(cell: &[u8]) -> Option<usize> {
+        let head = cell.get(..KEY_AT)?;
+        let key_len = u16::from_le_bytes([head[KEY_LEN_AT], head[KEY_LEN_AT + 1]]) as usize;
+        let val_len = u32::from_le_bytes(head[VAL_LEN_AT..KEY_AT].try_into().ok()?) as usize;
+        let value = if head[FLAGS_AT] & FLAG_OVERFLOW != 0 {
+            OVERFLOW_REF_LEN
+        } else {
+            val_len
+        };
+        KEY_AT.checked_add(key_len)?.checked_add(value)
+    }
 }
 
 /// Read access to a leaf page.
 #[derive(Clone, Copy)]
 pub struct Leaf<'a> {
-    slots: Slotted<'a>,
+    slots: Slotted<'a, LeafCells>,
 }
 
 impl<'a> Leaf<'a> {
     /// Validates `page` as leaf page `no`.
     pub fn new(page: &'a [u8], no: PageNo) -> Result<Self> {
         Ok(Leaf {
-            slots: Slotted::new(page, no, PageKind::Leaf, cell_len)?,
+            slots: Slotted::new(page, no)?,
         })
     }
 
@@ -174,21 +182,21 @@ impl<'a> Leaf<'a> {
 
 /// Write access to a leaf page owned by the current write transaction; also its builder.
 pub struct LeafMut<'a> {
-    slots: SlottedMut<'a>,
+    slots: SlottedMut<'a, LeafCells>,
 }
 
 impl<'a> LeafMut<'a> {
     /// Opens leaf page `no` for changes, validating it first.
     pub fn new(page: &'a mut [u8], no: PageNo) -> Result<Self> {
         Ok(LeafMut {
-            slots: SlottedMut::new(page, no, PageKind::Leaf, cell_len)?,
+            slots: SlottedMut::new(page, no)?,
         })
     }
 
     /// Formats `page` as an empty leaf numbered `no`, written by `txn`.
     pub fn init(page: &'a mut [u8], no: PageNo, txn: TxnId) -> Result<Self> {
         Ok(LeafMut {
-            slots: SlottedMut::init(page, no, PageKind::Leaf, txn, cell_len)?,
+            slots: SlottedMut::init(page, no, txn)?,
         })
     }
 

@@ -14,6 +14,8 @@
 //! its slot offset and, through the kind's cell-length function, that the cell lies inside the
 //! cell area.
 
+use std::marker::PhantomData;
+
 use zerocopy::little_endian::U16;
 
 use crate::error::{Result, corrupted};
@@ -22,8 +24,14 @@ use crate::header::{HEADER_LEN, PageKind, PageNo, header, header_mut};
 /// Bytes per slot.
 pub const SLOT_LEN: usize = 2;
 
-/// A function that reads the length of the cell at the start of its argument.
-pub(crate) type CellLen = fn(&[u8]) -> Option<usize>;
+/// The cell format of one page kind. A type parameter rather than a function pointer, so the
+/// length decode inlines into every cell access (searches make several per page).
+pub(crate) trait Cells: Copy {
+    /// The page kind these cells live on.
+    const KIND: PageKind;
+    /// The length of the cell at the start of `rest`, if its length fields are readable.
+    fn cell_len(rest: &[u8]) -> Option<usize>;
+}
 
 /// The size limits a page size implies for keys and cells.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,12 +68,12 @@ impl Limits {
 
 /// Read access to a validated slotted page.
 #[derive(Clone, Copy)]
-pub(crate) struct Slotted<'a> {
+pub(crate) struct Slotted<'a, C: Cells> {
     pub(crate) page: &'a [u8],
     pub(crate) no: PageNo,
     pub(crate) count: usize,
     pub(crate) upper: usize,
-    cell_len: CellLen,
+    cells: PhantomData<C>,
 }
 
 /// Checks the slotted header fields of `page` and returns (count, upper).
@@ -89,20 +97,16 @@ fn validate(page: &[u8], no: PageNo, kind: PageKind) -> Result<(usize, usize)> {
     Ok((count, page.len() - cell_bytes))
 }
 
-impl<'a> Slotted<'a> {
-    pub(crate) fn new(
-        page: &'a [u8],
-        no: PageNo,
-        kind: PageKind,
-        cell_len: CellLen,
-    ) -> Result<Self> {
-        let (count, upper) = validate(page, no, kind)?;
+impl<'a, C: Cells> Slotted<'a, C> {
+    #[inline]
+    pub(crate) fn new(page: &'a [u8], no: PageNo) -> Result<Self> {
+        let (count, upper) = validate(page, no, C::KIND)?;
         Ok(Slotted {
             page,
             no,
             count,
             upper,
-            cell_len,
+            cells: PhantomData,
         })
     }
 
@@ -118,7 +122,7 @@ impl<'a> Slotted<'a> {
             return Err(corrupted(self.no, "cell offset outside cell area"));
         }
         let rest = &self.page[off..];
-        match (self.cell_len)(rest) {
+        match C::cell_len(rest) {
             Some(len) if len <= rest.len() => Ok(&rest[..len]),
             _ => Err(corrupted(self.no, "cell runs past the end of the page")),
         }
@@ -136,37 +140,34 @@ impl<'a> Slotted<'a> {
 }
 
 /// Write access to a slotted page owned by the current write transaction.
-pub(crate) struct SlottedMut<'a> {
+pub(crate) struct SlottedMut<'a, C: Cells> {
     pub(crate) page: &'a mut [u8],
     pub(crate) no: PageNo,
-    cell_len: CellLen,
+    cells: PhantomData<C>,
 }
 
-impl<'a> SlottedMut<'a> {
+impl<'a, C: Cells> SlottedMut<'a, C> {
     /// Opens an existing page for mutation, validating it like [`Slotted::new`].
-    pub(crate) fn new(
-        page: &'a mut [u8],
-        no: PageNo,
-        kind: PageKind,
-        cell_len: CellLen,
-    ) -> Result<Self> {
-        validate(page, no, kind)?;
-        Ok(SlottedMut { page, no, cell_len })
+    pub(crate) fn new(page: &'a mut [u8], no: PageNo) -> Result<Self> {
+        validate(page, no, C::KIND)?;
+        Ok(SlottedMut {
+            page,
+            no,
+            cells: PhantomData,
+        })
     }
 
     /// Formats `page` as an empty slotted page.
-    pub(crate) fn init(
-        page: &'a mut [u8],
-        no: PageNo,
-        kind: PageKind,
-        txn: u64,
-        cell_len: CellLen,
-    ) -> Result<Self> {
-        header_mut(page, no)?.init(kind, no, txn);
-        Ok(SlottedMut { page, no, cell_len })
+    pub(crate) fn init(page: &'a mut [u8], no: PageNo, txn: u64) -> Result<Self> {
+        header_mut(page, no)?.init(C::KIND, no, txn);
+        Ok(SlottedMut {
+            page,
+            no,
+            cells: PhantomData,
+        })
     }
 
-    pub(crate) fn view(&self) -> Slotted<'_> {
+    pub(crate) fn view(&self) -> Slotted<'_, C> {
         let h = header(self.page, self.no).expect("validated at construction");
         let count = h.count.get() as usize;
         let upper = self.page.len() - h.cell_bytes.get() as usize;
@@ -175,7 +176,7 @@ impl<'a> SlottedMut<'a> {
             no: self.no,
             count,
             upper,
-            cell_len: self.cell_len,
+            cells: PhantomData,
         }
     }
 
