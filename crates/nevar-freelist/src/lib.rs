@@ -16,7 +16,8 @@ mod list;
 mod record;
 
 pub use flush::{FreeStore, flush, load};
-pub use list::{FreeList, FreeStats};
+pub use list::{FreeList, FreeStats, Horizons};
 pub use record::{
-    EXTENTS_PER_RECORD, Extent, RecordKey, decode_key, decode_value, encode_key, encode_value,
+    EXTENTS_PER_RECORD, Extent, RecordKey, VOLATILE, decode_key, decode_value, encode_key,
+    encode_value, is_volatile,
 };

@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use nevar_page::{PageNo, TxnId};
 
-use crate::record::{EXTENTS_PER_RECORD, Extent, RecordKey};
+use crate::record::{EXTENTS_PER_RECORD, Extent, RecordKey, VOLATILE, is_volatile};
 
 /// Free-page counts for statistics.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -16,21 +16,48 @@ pub struct FreeStats {
     pub pending: u64,
 }
 
+/// What may still see pages freed by a transaction: reader snapshots, and the last durable
+/// commit (recovery may fall back to it).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Horizons {
+    /// The oldest snapshot any reader holds; `TxnId::MAX` without readers.
+    pub readers: TxnId,
+    /// The last durable commit.
+    pub durable: TxnId,
+}
+
+impl Horizons {
+    /// Whether pages of record `key` can be reused, given that no transaction after `txn`'s
+    /// predecessor exists. Pages freed by transaction T belong to snapshots before T: they are
+    /// reusable once every reader and the durable commit are at T or later. Volatile records
+    /// hold pages written after the durable commit, which it cannot reach: readers decide.
+    fn reusable(&self, key: RecordKey) -> bool {
+        let readers = key.0 <= self.readers;
+        readers && (key.0 <= self.durable || is_volatile(key))
+    }
+}
+
 /// Mirror of the free tree plus this transaction's changes.
 ///
 /// Invariants: `records` equals the free tree after the last commit plus the changes listed
-/// in `changed`; a page is in at most one of `records`, `txn_free`, `freed_now`; pages below
-/// `high_water` that are in none of them belong to a tree or a meta.
+/// in `changed`; `volatile` holds exactly the volatile keys of `records`; a page is in at most
+/// one of `records`, `txn_free`, `freed_now`, `freed_volatile`; pages below `high_water` that
+/// are in none of them belong to a tree or a meta.
 #[derive(Debug, Default, Clone)]
 pub struct FreeList {
     records: BTreeMap<RecordKey, Vec<Extent>>,
+    /// The volatile record keys, so allocation finds them without walking the records that
+    /// wait for a durable commit.
+    volatile: BTreeSet<RecordKey>,
     changed: BTreeSet<RecordKey>,
     txn: TxnId,
-    horizon: TxnId,
+    horizons: Horizons,
     /// Allocated and freed in this transaction: reusable now.
     txn_free: Vec<Extent>,
-    /// Committed pages freed in this transaction.
+    /// Committed pages freed in this transaction that the durable commit can reach.
     freed_now: Vec<Extent>,
+    /// Committed pages freed in this transaction, written after the durable commit.
+    freed_volatile: Vec<Extent>,
     high_water: PageNo,
     /// Set by a flush that did not settle quickly: allocate only by growing the file.
     grow_only: bool,
@@ -40,19 +67,28 @@ impl FreeList {
     /// An index holding `records` (the decoded free tree).
     pub fn from_records(records: BTreeMap<RecordKey, Vec<Extent>>) -> FreeList {
         FreeList {
+            volatile: records
+                .keys()
+                .copied()
+                .filter(|&k| is_volatile(k))
+                .collect(),
             records,
             ..FreeList::default()
         }
     }
 
-    /// Starts write transaction `txn`. Records of transactions up to `horizon` are reusable;
-    /// new pages start at `high_water`.
-    pub fn begin(&mut self, txn: TxnId, horizon: TxnId, high_water: PageNo) {
+    /// Starts write transaction `txn`; `horizons` decide which records are reusable. New pages
+    /// start at `high_water`.
+    pub fn begin(&mut self, txn: TxnId, horizons: Horizons, high_water: PageNo) {
         self.txn = txn;
-        self.horizon = horizon.min(txn - 1);
+        self.horizons = Horizons {
+            readers: horizons.readers.min(txn - 1),
+            durable: horizons.durable.min(txn - 1),
+        };
         self.high_water = high_water;
         self.txn_free.clear();
         self.freed_now.clear();
+        self.freed_volatile.clear();
         self.changed.clear();
         self.grow_only = false;
     }
@@ -92,20 +128,50 @@ impl FreeList {
         if let Some(p) = take_from(&mut self.txn_free, count, &segment_end) {
             return p;
         }
-        let found = self
-            .records
-            .range_mut(..=(self.horizon, u32::MAX))
-            .find_map(|(key, extents)| {
-                take_from(extents, count, &segment_end).map(|page| (*key, page, extents.is_empty()))
-            });
-        if let Some((key, page, emptied)) = found {
-            if emptied {
-                self.records.remove(&key);
-            }
-            self.changed.insert(key);
-            return page;
+        let Horizons { readers, durable } = self.horizons;
+        // Every record up to both horizons, then volatile records up to the readers'.
+        let both = durable.min(readers);
+        let settled = self.records.range(..=(both, u32::MAX));
+        let volatile = self
+            .volatile
+            .range((both + 1, 0)..)
+            .take_while(|k| k.0 <= readers)
+            .map(|k| (k, &self.records[k]));
+        let found = settled
+            .chain(volatile)
+            .find_map(|(key, extents)| fits(extents, count, &segment_end).then_some(*key));
+        match found {
+            Some(key) => self.take(key, count, &segment_end),
+            None => self.grow(count, &segment_end),
         }
-        self.grow(count, &segment_end)
+    }
+
+    /// Takes `count` pages from record `key`, which holds a run that long.
+    fn take(
+        &mut self,
+        key: RecordKey,
+        count: u64,
+        segment_end: &impl Fn(PageNo) -> PageNo,
+    ) -> PageNo {
+        let extents = self.records.get_mut(&key).expect("key just found");
+        let page = take_from(extents, count, segment_end).expect("the record holds the run");
+        if extents.is_empty() {
+            self.remove_record(key);
+        }
+        self.changed.insert(key);
+        page
+    }
+
+    fn remove_record(&mut self, key: RecordKey) {
+        self.records.remove(&key);
+        self.volatile.remove(&key);
+    }
+
+    fn set_record(&mut self, key: RecordKey, extents: Vec<Extent>) {
+        if is_volatile(key) {
+            self.volatile.insert(key);
+        }
+        self.records.insert(key, extents);
     }
 
     /// Takes `count` pages at the high-water mark, skipping to the next segment if the run
@@ -127,26 +193,36 @@ impl FreeList {
         start
     }
 
-    /// Frees `count` pages at `start`. `dirty` pages (allocated in this transaction) are
-    /// reusable at once; committed ones wait for the horizon to pass this transaction.
-    pub fn free(&mut self, start: PageNo, count: u64, dirty: bool) {
+    /// Frees `count` pages at `start`, written by transaction `written`. `dirty` pages
+    /// (allocated in this transaction) are reusable at once; committed ones wait for the
+    /// horizons to pass this transaction.
+    pub fn free(&mut self, start: PageNo, count: u64, dirty: bool, written: TxnId) {
         if dirty {
             self.txn_free.push((start, count))
+        } else if written > self.horizons.durable && written < self.txn {
+            self.freed_volatile.push((start, count))
         } else {
             self.freed_now.push((start, count))
         }
     }
 
-    /// Writes this transaction's frees into records `(txn, 0..)`, marking changed ones. Pages
-    /// freed by this transaction itself are included: they are reusable by later transactions
-    /// (not by this one: it has committed nothing yet that could make them safe earlier).
+    /// Writes this transaction's frees into records `(txn, 0..)` and volatile ones into
+    /// `(txn, VOLATILE | 0..)`, marking changed ones. Pages allocated by this transaction
+    /// itself are volatile: they are reusable by later transactions once readers allow (not by
+    /// this one: it has committed nothing yet that could make them safe earlier).
     pub fn stage(&mut self) {
-        let mut all: Vec<Extent> = self
-            .freed_now
+        self.stage_records(0, self.freed_now.clone());
+        let volatile: Vec<Extent> = self
+            .freed_volatile
             .iter()
             .chain(&self.txn_free)
             .copied()
             .collect();
+        self.stage_records(VOLATILE, volatile);
+    }
+
+    /// Writes `all` as records `(txn, first_seq..)` and drops older ones of that kind.
+    fn stage_records(&mut self, first_seq: u32, mut all: Vec<Extent>) {
         all.sort_unstable();
         let mut merged: Vec<Extent> = Vec::with_capacity(all.len());
         for (start, len) in all {
@@ -157,19 +233,20 @@ impl FreeList {
         }
         let chunks: Vec<&[Extent]> = merged.chunks(EXTENTS_PER_RECORD).collect();
         for (seq, chunk) in chunks.iter().enumerate() {
-            let key = (self.txn, seq as u32);
+            let key = (self.txn, first_seq | seq as u32);
             if self.records.get(&key).map(Vec::as_slice) != Some(*chunk) {
-                self.records.insert(key, chunk.to_vec());
+                self.set_record(key, chunk.to_vec());
                 self.changed.insert(key);
             }
         }
+        let last_seq = first_seq | (VOLATILE - 1);
         let stale: Vec<RecordKey> = self
             .records
-            .range((self.txn, chunks.len() as u32)..=(self.txn, u32::MAX))
+            .range((self.txn, first_seq | chunks.len() as u32)..=(self.txn, last_seq))
             .map(|(k, _)| *k)
             .collect();
         for key in stale {
-            self.records.remove(&key);
+            self.remove_record(key);
             self.changed.insert(key);
         }
     }
@@ -191,32 +268,34 @@ impl FreeList {
                 self.high_water = self.txn_free.swap_remove(i).0;
                 continue;
             }
-            let found =
-                self.records
-                    .range(..=(self.horizon, u32::MAX))
-                    .find_map(|(key, extents)| {
-                        extents
-                            .iter()
-                            .position(|&(s, l)| s + l == hw)
-                            .map(|i| (*key, i))
-                    });
+            let horizons = self.horizons;
+            let found = self
+                .records
+                .range(..=(horizons.readers, u32::MAX))
+                .filter(|(key, _)| horizons.reusable(**key))
+                .find_map(|(key, extents)| {
+                    extents
+                        .iter()
+                        .position(|&(s, l)| s + l == hw)
+                        .map(|i| (*key, i))
+                });
             let Some((key, i)) = found else { break };
             let extents = self.records.get_mut(&key).expect("key just found");
             self.high_water = extents.swap_remove(i).0;
             if extents.is_empty() {
-                self.records.remove(&key);
+                self.remove_record(key);
             }
             self.changed.insert(key);
         }
         before - self.high_water
     }
 
-    /// Free and pending page counts relative to `horizon`.
-    pub fn stats(&self, horizon: TxnId) -> FreeStats {
+    /// Free and pending page counts for a transaction that would begin with `horizons`.
+    pub fn stats(&self, horizons: Horizons) -> FreeStats {
         let mut stats = FreeStats::default();
-        for ((txn, _), extents) in &self.records {
+        for (key, extents) in &self.records {
             let pages: u64 = extents.iter().map(|e| e.1).sum();
-            if *txn <= horizon {
+            if horizons.reusable(*key) {
                 stats.free += pages
             } else {
                 stats.pending += pages
@@ -229,6 +308,17 @@ impl FreeList {
 /// Takes `count` contiguous pages from `extents` (a run must not cross a segment end). Takes
 /// from the lowest extent, so allocation drifts toward the start of the file and a free tail
 /// can be given back.
+/// Whether `extents` hold a run of `count` pages that does not cross a segment end.
+fn fits(extents: &[Extent], count: u64, segment_end: &impl Fn(PageNo) -> PageNo) -> bool {
+    if count == 1 {
+        !extents.is_empty()
+    } else {
+        extents
+            .iter()
+            .any(|&(s, l)| l >= count && s + count <= segment_end(s))
+    }
+}
+
 fn take_from(
     extents: &mut Vec<Extent>,
     count: u64,
@@ -264,7 +354,11 @@ mod tests {
         records.insert((5, 0), vec![(10, 2)]);
         records.insert((8, 0), vec![(20, 1)]);
         let mut fl = FreeList::from_records(records);
-        fl.begin(9, 6, 100);
+        let horizons = Horizons {
+            readers: 6,
+            durable: 8,
+        };
+        fl.begin(9, horizons, 100);
         assert_eq!(fl.alloc(1, seg), 10);
         assert_eq!(fl.alloc(1, seg), 11);
         assert_eq!(
@@ -273,7 +367,7 @@ mod tests {
             "txn 8's pages wait: the horizon is 6"
         );
         assert_eq!(
-            fl.stats(6),
+            fl.stats(horizons),
             FreeStats {
                 free: 0,
                 pending: 1
@@ -285,9 +379,16 @@ mod tests {
     #[test]
     fn dirty_frees_are_reusable_at_once_and_runs_skip_segment_ends() {
         let mut fl = FreeList::default();
-        fl.begin(2, 1, 10);
+        fl.begin(
+            2,
+            Horizons {
+                readers: 1,
+                durable: 1,
+            },
+            10,
+        );
         let p = fl.alloc(1, seg);
-        fl.free(p, 1, true);
+        fl.free(p, 1, true, 2);
         assert_eq!(fl.alloc(1, seg), p);
         let small_seg = |p: PageNo| if p < 16 { 16 } else { 48 };
         assert_eq!(
@@ -296,11 +397,84 @@ mod tests {
             "a run crossing page 16 starts at the next segment"
         );
         assert_eq!(fl.alloc(1, small_seg), 11, "the skipped tail is reused");
-        fl.free(40, 3, false);
+        fl.free(40, 3, false, 1);
+        fl.stage();
+        let records: Vec<_> = fl.records().filter(|(k, _)| k.0 == 2).collect();
+        assert_eq!(
+            records,
+            vec![(&(2, 0), &vec![(40, 3)]), (&(2, VOLATILE), &vec![(12, 4)])],
+            "the skipped tail was never committed: volatile"
+        );
+    }
+
+    /// Pages written after the durable commit (by NoSync commits) are reusable once readers
+    /// move on; pages the durable commit holds wait for the next durable commit.
+    #[test]
+    fn volatile_records_wait_only_for_readers() {
+        let mut fl = FreeList::default();
+        // Durable commit 3; txn 4 and 5 are NoSync commits.
+        let nosync = Horizons {
+            readers: TxnId::MAX,
+            durable: 3,
+        };
+        fl.begin(5, nosync, 100);
+        fl.free(10, 1, false, 2); // written by 2, durable: settled record
+        fl.free(20, 1, false, 4); // written by 4, after the durable commit: volatile
         fl.stage();
         assert_eq!(
-            fl.records().find(|(k, _)| k.0 == 2).unwrap().1,
-            &vec![(12, 4), (40, 3)]
+            fl.take_changed(),
+            vec![
+                ((5, 0), Some(vec![(10, 1)])),
+                ((5, VOLATILE), Some(vec![(20, 1)]))
+            ]
+        );
+        let committed: BTreeMap<_, _> = fl.records().map(|(k, v)| (*k, v.clone())).collect();
+        fl.begin(6, nosync, 100);
+        assert_eq!(
+            fl.alloc(1, seg),
+            20,
+            "volatile: no durable snapshot holds it"
+        );
+        assert_eq!(fl.alloc(1, seg), 100, "page 10 waits for a durable commit");
+        assert_eq!(
+            fl.stats(nosync),
+            FreeStats {
+                free: 0,
+                pending: 1
+            }
+        );
+
+        let mut fl = FreeList::from_records(committed.clone());
+        let reader_on_4 = Horizons {
+            readers: 4,
+            durable: 3,
+        };
+        fl.begin(6, reader_on_4, 101);
+        assert_eq!(
+            fl.alloc(1, seg),
+            101,
+            "a reader of snapshot 4 still sees page 20"
+        );
+        let durable_5 = Horizons {
+            readers: TxnId::MAX,
+            durable: 5,
+        };
+        let mut fl = FreeList::from_records(committed.clone());
+        fl.begin(7, durable_5, 101);
+        assert_eq!(fl.alloc(1, seg), 10);
+        assert_eq!(fl.alloc(1, seg), 20);
+
+        // The durable commit ahead of the oldest reader.
+        let mut fl = FreeList::from_records(committed);
+        let reader_on_3 = Horizons {
+            readers: 3,
+            durable: 5,
+        };
+        fl.begin(7, reader_on_3, 101);
+        assert_eq!(
+            fl.alloc(1, seg),
+            101,
+            "a reader of snapshot 3 sees both pages"
         );
     }
 }

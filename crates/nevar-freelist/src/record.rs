@@ -8,6 +8,11 @@
 //! ```
 //! One transaction's frees are spread over records `(txn, 0)`, `(txn, 1)`, ... of at most
 //! [`EXTENTS_PER_RECORD`] extents each, so every record stays inline in a leaf.
+//!
+//! The top bit of `seq` ([`VOLATILE`]) marks records of pages that were written after the last
+//! durable commit when they were freed. No durable snapshot holds them, so only readers gate
+//! their reuse (see `docs/freelist.md`). Files written before the bit existed have no such
+//! records; their records simply wait for a durable commit, as all records did then.
 
 use nevar_page::{PageNo, TxnId};
 
@@ -15,6 +20,14 @@ use nevar_page::{PageNo, TxnId};
 pub type Extent = (PageNo, u64);
 /// A record's key: (freeing transaction, sequence number).
 pub type RecordKey = (TxnId, u32);
+
+/// The `seq` bit of a record whose pages no durable snapshot holds.
+pub const VOLATILE: u32 = 1 << 31;
+
+/// Whether record `key` holds pages no durable snapshot holds.
+pub fn is_volatile(key: RecordKey) -> bool {
+    key.1 & VOLATILE != 0
+}
 
 /// Most extents in one record (keeps records inline on 4 KiB pages).
 pub const EXTENTS_PER_RECORD: usize = 128;

@@ -4,7 +4,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use arc_swap::ArcSwap;
-use nevar_freelist::FreeList;
+use nevar_freelist::{FreeList, Horizons};
 use nevar_page::{PageNo, TxnId};
 use nevar_pager::{Dirty, Storage};
 
@@ -51,11 +51,13 @@ impl Shared {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// The oldest txn whose freed pages must stay untouched: no reader's snapshot and not the
-    /// last durable commit may lose pages.
-    pub fn horizon(&self, writer: &Writer, base: TxnId) -> TxnId {
-        let readers = self.readers.oldest().unwrap_or(TxnId::MAX);
-        readers.min(writer.durable_txn).min(base)
+    /// What may still see pages freed after snapshot `base`: the oldest reader's snapshot and
+    /// the last durable commit (no reader's snapshot and not the durable commit may lose pages).
+    pub fn horizons(&self, writer: &Writer, base: TxnId) -> Horizons {
+        Horizons {
+            readers: self.readers.oldest().unwrap_or(TxnId::MAX).min(base),
+            durable: writer.durable_txn.min(base),
+        }
     }
 }
 

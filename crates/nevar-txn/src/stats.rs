@@ -65,8 +65,8 @@ impl Database {
         let shared = &*self.shared;
         let snap = shared.current.load_full();
         let oldest = shared.readers.oldest();
-        let horizon = shared.horizon(&shared.lock_writer(), snap.txn);
-        let free = nevar_freelist::load(&shared.store, &snap.free)?.stats(horizon);
+        let horizons = shared.horizons(&shared.lock_writer(), snap.txn);
+        let free = nevar_freelist::load(&shared.store, &snap.free)?.stats(horizons);
         let mut trees = Vec::new();
         for item in Range::new(
             &shared.store,

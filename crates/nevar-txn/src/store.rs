@@ -2,7 +2,7 @@
 
 use nevar_btree::{BtreeError, PageStore, PageStoreMut, Result};
 use nevar_freelist::{FreeList, FreeStore};
-use nevar_page::{PageNo, TxnId};
+use nevar_page::{PageNo, TxnId, header};
 use nevar_pager::{Dirty, Pager, PagerError};
 
 /// Byte written over pages as they are allocated in debug builds, so that a page reused while
@@ -117,7 +117,15 @@ impl PageStoreMut for WriteStore<'_> {
 
     fn free(&mut self, no: PageNo, count: u64) -> Result<()> {
         let dirty = self.dirty.remove(no).is_some();
-        self.freelist.free(no, count, dirty);
+        // The transaction that wrote the page decides whether the durable commit can reach it.
+        // The tree checked this header against its parent's record before freeing the page;
+        // an unreadable one counts as written long ago, which only delays reuse.
+        let written = (!dirty)
+            .then(|| self.pager.page(no).ok())
+            .flatten()
+            .and_then(|page| header(page, no).ok())
+            .map_or(0, |h| h.txn_id.get());
+        self.freelist.free(no, count, dirty, written);
         Ok(())
     }
 }

@@ -43,12 +43,12 @@ impl<'db> WriteTxn<'db> {
         if writer.freelist.is_none() {
             writer.freelist = Some(nevar_freelist::load(&shared.store, &base.free)?);
         }
-        let horizon = shared.horizon(&writer, base.txn);
+        let horizons = shared.horizons(&writer, base.txn);
         writer
             .freelist
             .as_mut()
             .expect("loaded above")
-            .begin(txn, horizon, base.high_water);
+            .begin(txn, horizons, base.high_water);
         writer.dirty.clear();
         Ok(WriteTxn {
             shared,
