@@ -2,7 +2,7 @@
 
 use std::ops::Bound;
 
-use nevar_page::{Branch, Leaf};
+use nevar_page::{Branch, Leaf, compare_keys};
 
 use crate::desc::TreeDesc;
 use crate::error::{Result, corrupted};
@@ -151,11 +151,23 @@ impl<'a> Cursor<'a> {
     }
 }
 
+/// One end of a range.
+enum End<'a> {
+    /// The range is unbounded on this side and this end has not moved yet: it is the tree's
+    /// first (or last) entry, found only when iteration from this side starts. A forward scan
+    /// of `start..` therefore descends once, not twice.
+    Edge,
+    /// A placed cursor, on a valid entry.
+    At(Cursor<'a>),
+}
+
 /// The entries of a tree within a key range, in order from either end; items borrow from the
 /// store. Both ends stop where they meet.
 pub struct Range<'a, S: ?Sized> {
     store: &'a S,
-    ends: Option<(Cursor<'a>, Cursor<'a>)>,
+    desc: TreeDesc,
+    /// (front, back); `None` once exhausted.
+    ends: Option<(End<'a>, End<'a>)>,
 }
 
 impl<'a, S: PageStore + ?Sized> Range<'a, S> {
@@ -166,40 +178,83 @@ impl<'a, S: PageStore + ?Sized> Range<'a, S> {
         start: Bound<&[u8]>,
         end: Bound<&[u8]>,
     ) -> Result<Self> {
+        let empty = Range {
+            store,
+            desc: *desc,
+            ends: None,
+        };
         let front = match start {
-            Bound::Unbounded => Seek::First,
-            Bound::Included(k) => Seek::Ge(k, false),
-            Bound::Excluded(k) => Seek::Ge(k, true),
+            Bound::Unbounded => None,
+            Bound::Included(k) => Some(Seek::Ge(k, false)),
+            Bound::Excluded(k) => Some(Seek::Ge(k, true)),
         };
         let back = match end {
-            Bound::Unbounded => Seek::Last,
-            Bound::Included(k) => Seek::Le(k, false),
-            Bound::Excluded(k) => Seek::Le(k, true),
+            Bound::Unbounded => None,
+            Bound::Included(k) => Some(Seek::Le(k, false)),
+            Bound::Excluded(k) => Some(Seek::Le(k, true)),
         };
-        let ends = match (
-            Cursor::seek(store, desc, front)?,
-            Cursor::seek(store, desc, back)?,
-        ) {
-            (Some(f), Some(b)) if f.valid() && b.valid() && f.key()? <= b.key()? => Some((f, b)),
-            _ => None,
+        let place = |seek: Option<Seek<'_>>| -> Result<Option<End<'a>>> {
+            let Some(seek) = seek else {
+                return Ok(Some(End::Edge));
+            };
+            Ok(Cursor::seek(store, desc, seek)?
+                .filter(Cursor::valid)
+                .map(End::At))
         };
-        Ok(Range { store, ends })
+        let (Some(front), Some(back)) = (place(front)?, place(back)?) else {
+            return Ok(empty);
+        };
+        // An edge end lies beyond any entry, so only two placed ends can be out of order.
+        if let (End::At(f), End::At(b)) = (&front, &back)
+            && compare_keys(f.key()?, b.key()?).is_gt()
+        {
+            return Ok(empty);
+        }
+        Ok(Range {
+            ends: Some((front, back)),
+            ..empty
+        })
     }
 
     fn step(&mut self, backward: bool) -> Result<Option<(&'a [u8], &'a [u8])>> {
+        let store = self.store;
         let Some((front, back)) = self.ends.as_mut() else {
             return Ok(None);
         };
-        let met = front.key()? == back.key()?;
-        let cursor = if backward { back } else { front };
-        let item = cursor.entry(self.store)?;
+        let (this, other) = if backward {
+            (back, &*front)
+        } else {
+            (front, &*back)
+        };
+        if let End::Edge = this {
+            let edge = if backward { Seek::Last } else { Seek::First };
+            match Cursor::seek(store, &self.desc, edge)?.filter(Cursor::valid) {
+                Some(cursor) => *this = End::At(cursor),
+                None => {
+                    self.ends = None;
+                    return Ok(None);
+                }
+            }
+        }
+        let End::At(cursor) = this else {
+            unreachable!("placed above")
+        };
+        let item = cursor.entry(store)?;
+        let met = match other {
+            End::At(o) => o.leaf.page_no() == cursor.leaf.page_no() && o.idx == cursor.idx,
+            End::Edge => false,
+        };
         if met {
             self.ends = None;
-        } else {
-            cursor.advance(self.store, backward)?;
-            if !cursor.valid() {
+            return Ok(Some(item));
+        }
+        cursor.advance(store, backward)?;
+        if !cursor.valid() {
+            if let End::At(_) = other {
                 return Err(corrupted(cursor.leaf.page_no(), "range ends did not meet"));
             }
+            // Ran off the tree's edge, which is where this side ends.
+            self.ends = None;
         }
         Ok(Some(item))
     }

@@ -14,6 +14,7 @@
 
 use crate::error::{Result, corrupted};
 use crate::header::{PageKind, PageNo, TxnId};
+use crate::order::compare_keys;
 use crate::slotted::{Cells, Slotted, SlottedMut};
 
 const CHILD_AT: usize = 0;
@@ -109,7 +110,7 @@ impl<'a> Branch<'a> {
         let (mut lo, mut hi) = (1, self.slots.count);
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
-            if self.key(mid)? <= key {
+            if compare_keys(self.key(mid)?, key).is_le() {
                 lo = mid + 1;
             } else {
                 hi = mid;

@@ -16,6 +16,7 @@ use zerocopy::{FromBytes, IntoBytes};
 
 use crate::error::{Result, corrupted};
 use crate::header::{PageKind, PageNo, TxnId};
+use crate::order::compare_keys;
 use crate::slotted::{Cells, Slotted, SlottedMut};
 
 const KEY_LEN_AT: usize = 0;
@@ -170,7 +171,7 @@ impl<'a> Leaf<'a> {
         let (mut lo, mut hi) = (0, self.slots.count);
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
-            match self.key(mid)?.cmp(key) {
+            match compare_keys(self.key(mid)?, key) {
                 std::cmp::Ordering::Less => lo = mid + 1,
                 std::cmp::Ordering::Greater => hi = mid,
                 std::cmp::Ordering::Equal => return Ok(Ok(mid)),

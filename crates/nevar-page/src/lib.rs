@@ -12,6 +12,7 @@ mod error;
 mod header;
 mod leaf;
 mod meta;
+mod order;
 mod overflow;
 mod slotted;
 
@@ -30,5 +31,6 @@ pub use meta::{
     FORMAT_VERSION, MAGIC, META_CLEAN_SHUTDOWN, Meta, MetaFields, TreeRoot, tree_root_bytes,
     tree_root_from_bytes,
 };
+pub use order::compare_keys;
 pub use overflow::{Overflow, overflow_pages};
 pub use slotted::{Limits, SLOT_LEN};

@@ -22,7 +22,7 @@ pub use dirty::Dirty;
 pub use error::{PagerError, Result};
 pub use faults::{Fault, FaultyStorage, StorageCall};
 pub use file::FileStorage;
-pub use pager::{DEFAULT_SEGMENT_BASE, MIN_GROWTH, Pager, PagerStats};
+pub use pager::{DEFAULT_SEGMENT_BASE, MAX_GROWTH, MIN_GROWTH, Pager, PagerStats};
 pub use sim::{CrashMode, DiskOp, SimulatedDisk};
 pub use storage::{Region, Storage};
 
