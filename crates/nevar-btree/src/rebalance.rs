@@ -13,7 +13,7 @@ use crate::desc::TreeDesc;
 use crate::error::{Result, corrupted};
 use crate::node::load;
 use crate::store::PageStoreMut;
-use crate::write::{Outcome, branch_insert, cow};
+use crate::write::{Outcome, branch_insert, cow, write_single_leaf};
 
 /// A branch entry as (child, child txn, separator key).
 type Entry<'a> = (PageNo, TxnId, &'a [u8]);
@@ -113,10 +113,7 @@ pub(crate) fn split_leaf<S: PageStoreMut + ?Sized>(
     let right = store.alloc(1)?;
     if append {
         // The left page keeps its cells as they are; only the new one moves.
-        let txn = store.txn_id();
-        if !LeafMut::init(store.page_mut(right)?, right, txn)?.insert(0, key, val) {
-            return Err(corrupted(right, "a fresh leaf refused a cell"));
-        }
+        write_single_leaf(store, right, key, val)?;
     } else {
         let scratch = store.page(no)?.to_vec();
         let new_cell = encode_leaf_cell(key, val);

@@ -30,6 +30,20 @@ pub(crate) struct Outcome {
     pub underfull: bool,
 }
 
+/// Formats dirty page `no` as a leaf holding just `key`.
+pub(crate) fn write_single_leaf<S: PageStoreMut + ?Sized>(
+    store: &mut S,
+    no: PageNo,
+    key: &[u8],
+    val: ValueRef<'_>,
+) -> Result<()> {
+    let txn = store.txn_id();
+    if !LeafMut::init(store.page_mut(no)?, no, txn)?.insert(0, key, val) {
+        return Err(corrupted(no, "a fresh leaf refused a cell"));
+    }
+    Ok(())
+}
+
 /// Copy-on-write: the page to edit in place of `no` (itself if already dirty).
 pub(crate) fn cow<S: PageStoreMut + ?Sized>(store: &mut S, no: PageNo) -> Result<PageNo> {
     if store.is_dirty(no) {
@@ -68,10 +82,7 @@ pub fn insert<S: PageStoreMut + ?Sized>(
     if desc.root == 0 {
         let no = store.alloc(1)?;
         let txn = store.txn_id();
-        let mut leaf = LeafMut::init(store.page_mut(no)?, no, txn)?;
-        if !leaf.insert(0, key, val) {
-            return Err(corrupted(no, "a fresh leaf refused a cell"));
-        }
+        write_single_leaf(store, no, key, val)?;
         *desc = TreeDesc {
             root: no,
             root_txn: txn,

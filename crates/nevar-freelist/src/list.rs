@@ -27,10 +27,10 @@ pub struct Horizons {
 }
 
 impl Horizons {
-    /// Whether pages of record `key` can be reused, given that no transaction after `txn`'s
-    /// predecessor exists. Pages freed by transaction T belong to snapshots before T: they are
-    /// reusable once every reader and the durable commit are at T or later. Volatile records
-    /// hold pages written after the durable commit, which it cannot reach: readers decide.
+    /// Whether pages of record `key` can be reused. Pages freed by transaction T belong to
+    /// snapshots before T: they are reusable once every reader and the durable commit are at T
+    /// or later. Volatile records hold pages written after the durable commit, which it cannot
+    /// reach: readers decide. `alloc` applies the same rule through its two index ranges.
     fn reusable(&self, key: RecordKey) -> bool {
         let readers = key.0 <= self.readers;
         readers && (key.0 <= self.durable || is_volatile(key))
@@ -139,22 +139,17 @@ impl FreeList {
             .map(|k| (k, &self.records[k]));
         let found = settled
             .chain(volatile)
-            .find_map(|(key, extents)| fits(extents, count, &segment_end).then_some(*key));
+            .find_map(|(key, extents)| find_run(extents, count, &segment_end).map(|i| (*key, i)));
         match found {
-            Some(key) => self.take(key, count, &segment_end),
+            Some((key, i)) => self.take(key, i, count),
             None => self.grow(count, &segment_end),
         }
     }
 
-    /// Takes `count` pages from record `key`, which holds a run that long.
-    fn take(
-        &mut self,
-        key: RecordKey,
-        count: u64,
-        segment_end: &impl Fn(PageNo) -> PageNo,
-    ) -> PageNo {
+    /// Takes `count` pages from extent `i` of record `key`, which holds that many.
+    fn take(&mut self, key: RecordKey, i: usize, count: u64) -> PageNo {
         let extents = self.records.get_mut(&key).expect("key just found");
-        let page = take_from(extents, count, segment_end).expect("the record holds the run");
+        let page = cut(extents, i, count);
         if extents.is_empty() {
             self.remove_record(key);
         }
@@ -305,39 +300,42 @@ impl FreeList {
     }
 }
 
-/// Takes `count` contiguous pages from `extents` (a run must not cross a segment end). Takes
-/// from the lowest extent, so allocation drifts toward the start of the file and a free tail
-/// can be given back.
-/// Whether `extents` hold a run of `count` pages that does not cross a segment end.
-fn fits(extents: &[Extent], count: u64, segment_end: &impl Fn(PageNo) -> PageNo) -> bool {
+/// The extent of `extents` to take a run of `count` pages from (a run must not cross a
+/// segment end). The lowest extent, so allocation drifts toward the start of the file and a
+/// free tail can be given back.
+fn find_run(
+    extents: &[Extent],
+    count: u64,
+    segment_end: &impl Fn(PageNo) -> PageNo,
+) -> Option<usize> {
     if count == 1 {
-        !extents.is_empty()
+        (!extents.is_empty()).then_some(0)
     } else {
         extents
             .iter()
-            .any(|&(s, l)| l >= count && s + count <= segment_end(s))
+            .position(|&(s, l)| l >= count && s + count <= segment_end(s))
     }
 }
 
+/// Takes `count` contiguous pages from `extents`, if they hold such a run.
 fn take_from(
     extents: &mut Vec<Extent>,
     count: u64,
     segment_end: &impl Fn(PageNo) -> PageNo,
 ) -> Option<PageNo> {
-    let i = if count == 1 {
-        (!extents.is_empty()).then_some(0)?
-    } else {
-        extents
-            .iter()
-            .position(|&(s, l)| l >= count && s + count <= segment_end(s))?
-    };
+    let i = find_run(extents, count, segment_end)?;
+    Some(cut(extents, i, count))
+}
+
+/// Takes the first `count` pages of extent `i`, which holds at least that many.
+fn cut(extents: &mut Vec<Extent>, i: usize, count: u64) -> PageNo {
     let (start, len) = extents[i];
     if len == count {
         extents.remove(i);
     } else {
         extents[i] = (start + count, len - count);
     }
-    Some(start)
+    start
 }
 
 #[cfg(test)]
