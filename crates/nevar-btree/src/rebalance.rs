@@ -133,7 +133,8 @@ pub(crate) fn split_leaf<S: PageStoreMut + ?Sized>(
 }
 
 /// Splits dirty branch `no`, which cannot take `entry` at `idx`; returns the promoted
-/// separator and the new right page.
+/// separator and the new right page. With `append` (a sorted load) the left page stays
+/// nearly full.
 pub(crate) fn split_branch<S: PageStoreMut + ?Sized>(
     store: &mut S,
     desc: &mut TreeDesc,
@@ -146,7 +147,11 @@ pub(crate) fn split_branch<S: PageStoreMut + ?Sized>(
     let mut entries = branch_entries(&Branch::new(&scratch, no)?)?;
     entries.insert(idx, entry);
     let m = if append {
-        entries.len() - 1
+        // The right page takes the new entry and the last old one: a non-root branch has at
+        // least two children (`verify` checks it). With the new entry alone, the right page
+        // had one child until the next leaf split, and a commit in between left a tree that
+        // `check` rejects (found by kill9.rs once commits got fast enough to grow depth 3).
+        entries.len() - 2
     } else {
         balanced_split(
             &entries

@@ -180,3 +180,18 @@ fn ranges_with_every_bound_kind() {
     }
     assert_eq!(seen, 500);
 }
+
+/// A sorted load checked after every insert, through three levels: every intermediate tree
+/// is one a commit could publish, so each must pass `verify` (an append split of a branch used
+/// to leave a right branch with a single child until the next leaf split).
+#[test]
+fn sorted_load_is_valid_after_every_insert() {
+    let (mut s, mut d) = fresh();
+    for i in 0..12_000u64 {
+        insert(&mut s, &mut d, &i.to_be_bytes(), &[0xAB; 100]).unwrap();
+        if let Err(e) = verify(&s, &d) {
+            panic!("after inserting {i} (depth {}): {e}", d.depth);
+        }
+    }
+    assert!(d.depth >= 3, "the load reached depth {}", d.depth);
+}
