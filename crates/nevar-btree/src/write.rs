@@ -18,7 +18,8 @@ use crate::error::{Result, corrupted};
 use crate::node::{Node, load};
 use crate::rebalance::{rebalance, split_branch, split_leaf, write_branch};
 use crate::store::PageStoreMut;
-use crate::value::{check_sizes, free_value, store_value};
+use crate::tail::Tail;
+use crate::value::free_value;
 
 /// What a level reports to its parent after a change.
 pub(crate) struct Outcome {
@@ -69,16 +70,26 @@ fn owned_value(v: LeafValue<'_>) -> LeafValue<'static> {
 
 /// Inserts or overwrites `key`. Returns whether the key existed. Oversized keys and values are
 /// refused before anything changes; any other error leaves the tree unusable in this
-/// transaction (the caller must abort).
+/// transaction (the caller must abort). A caller inserting many keys into one tree keeps a
+/// [`Tail`] and calls [`Tail::insert`] instead, so sorted runs skip the descent.
 pub fn insert<S: PageStoreMut + ?Sized>(
     store: &mut S,
     desc: &mut TreeDesc,
     key: &[u8],
     value: &[u8],
 ) -> Result<bool> {
-    let limits = Limits::new(store.page_size());
-    check_sizes(&limits, key, value)?;
-    let val = store_value(store, desc, &limits, key, value)?;
+    Tail::default().insert(store, desc, key, value)
+}
+
+/// Inserts the already stored value `val` under `key` from the root down. Returns whether the
+/// key existed, and the tree's last leaf when the insert went down the rightmost spine.
+pub(crate) fn insert_value<S: PageStoreMut + ?Sized>(
+    store: &mut S,
+    desc: &mut TreeDesc,
+    limits: &Limits,
+    key: &[u8],
+    val: ValueRef<'_>,
+) -> Result<(bool, Option<PageNo>)> {
     if desc.root == 0 {
         let no = store.alloc(1)?;
         let txn = store.txn_id();
@@ -91,12 +102,12 @@ pub fn insert<S: PageStoreMut + ?Sized>(
             leaf_pages: 1,
             ..*desc
         };
-        return Ok(false);
+        return Ok((false, Some(no)));
     }
-    let (out, existed) = insert_rec(
+    let (out, existed, last_leaf) = insert_rec(
         store,
         desc,
-        &limits,
+        limits,
         (desc.root, desc.root_txn, desc.depth),
         key,
         val,
@@ -104,9 +115,11 @@ pub fn insert<S: PageStoreMut + ?Sized>(
     )?;
     finish_root(store, desc, out)?;
     desc.entries += u64::from(!existed);
-    Ok(existed)
+    Ok((existed, last_leaf))
 }
 
+/// Returns the level's outcome, whether the key existed, and (when `rightmost`) the page that
+/// is now the tree's last leaf.
 fn insert_rec<S: PageStoreMut + ?Sized>(
     store: &mut S,
     desc: &mut TreeDesc,
@@ -115,7 +128,7 @@ fn insert_rec<S: PageStoreMut + ?Sized>(
     key: &[u8],
     val: ValueRef<'_>,
     rightmost: bool,
-) -> Result<(Outcome, bool)> {
+) -> Result<(Outcome, bool, Option<PageNo>)> {
     // On the rightmost spine, a key past the last one (every key of a sorted load) is placed
     // with one comparison instead of a binary search.
     let step = match load(store, no, txn, level)? {
@@ -157,10 +170,11 @@ fn insert_rec<S: PageStoreMut + ?Sized>(
             if let Some(old) = old {
                 free_value(store, desc, old)?;
             }
-            Ok((out, old.is_some()))
+            let last_leaf = rightmost.then(|| out.split.as_ref().map_or(out.page, |s| s.1));
+            Ok((out, old.is_some(), last_leaf))
         }
         Ok((i, (child, child_txn), last)) => {
-            let (child_out, existed) = insert_rec(
+            let (child_out, existed, last_leaf) = insert_rec(
                 store,
                 desc,
                 limits,
@@ -182,6 +196,7 @@ fn insert_rec<S: PageStoreMut + ?Sized>(
                     rightmost,
                 )?,
                 existed,
+                last_leaf,
             ))
         }
     }

@@ -10,7 +10,11 @@ use proptest::prelude::*;
 #[derive(Debug, Clone)]
 enum Op {
     Insert(Vec<u8>, usize),
+    /// Insert a key after every key so far (a value of this length): the tail's fast path.
+    Append(usize),
     Remove(Vec<u8>),
+    /// Remove the largest key (so the last leaf shrinks and merges under the tail).
+    RemoveLast,
     Range(Bound<Vec<u8>>, Bound<Vec<u8>>, bool),
     Commit,
     Abort,
@@ -35,7 +39,9 @@ fn bound() -> impl Strategy<Value = Bound<Vec<u8>>> {
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         12 => (key(), prop_oneof![8 => 0usize..100, 2 => 100usize..3000, 1 => 3000usize..20000]).prop_map(|(k, n)| Op::Insert(k, n)),
+        4 => prop_oneof![8 => 0usize..100, 1 => 3000usize..20000].prop_map(Op::Append),
         6 => key().prop_map(Op::Remove),
+        2 => Just(Op::RemoveLast),
         2 => (bound(), bound(), any::<bool>()).prop_map(|(a, b, rev)| Op::Range(a, b, rev)),
         1 => Just(Op::Commit),
         1 => Just(Op::Abort),
@@ -106,25 +112,48 @@ fn run(ops: Vec<Op>, page_size: usize) {
     let mut store = MemStore::new(page_size);
     let mut desc = TreeDesc::default();
     let mut model = BTreeMap::new();
+    // Inserts go through a tail, as the write transaction's do; it lives for one transaction.
+    let mut tail = Tail::default();
     let mut saved = (store.clone(), desc, model.clone());
     for (n, op) in ops.into_iter().enumerate() {
         match op {
             Op::Insert(k, len) => {
                 let v = value_for(&k, len, n as u64);
-                let existed = insert(&mut store, &mut desc, &k, &v).unwrap();
+                let existed = tail.insert(&mut store, &mut desc, &k, &v).unwrap();
                 assert_eq!(existed, model.insert(k, v).is_some());
             }
-            Op::Remove(k) => assert_eq!(
-                remove(&mut store, &mut desc, &k).unwrap(),
-                model.remove(&k).is_some()
-            ),
+            Op::Append(len) => {
+                // Past every generated key but for a 2^-32 chance; ascending with `n`.
+                let k = [&[0xFF; 4][..], &(n as u64).to_be_bytes()].concat();
+                let v = value_for(&k, len, n as u64);
+                let existed = tail.insert(&mut store, &mut desc, &k, &v).unwrap();
+                assert_eq!(existed, model.insert(k, v).is_some());
+            }
+            Op::Remove(k) => {
+                tail.forget();
+                assert_eq!(
+                    remove(&mut store, &mut desc, &k).unwrap(),
+                    model.remove(&k).is_some()
+                )
+            }
+            Op::RemoveLast => {
+                tail.forget();
+                if let Some(k) = model.keys().next_back().cloned() {
+                    assert!(remove(&mut store, &mut desc, &k).unwrap());
+                    model.remove(&k);
+                }
+            }
             Op::Range(lo, hi, rev) => check_range(&store, &desc, &model, &lo, &hi, rev),
             Op::Commit => {
                 verify(&store, &desc).unwrap();
                 store.commit();
+                tail = Tail::default();
                 saved = (store.clone(), desc, model.clone());
             }
-            Op::Abort => (store, desc, model) = saved.clone(),
+            Op::Abort => {
+                (store, desc, model) = saved.clone();
+                tail = Tail::default();
+            }
         }
         assert_eq!(desc.entries, model.len() as u64);
     }

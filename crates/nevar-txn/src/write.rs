@@ -3,7 +3,7 @@
 use std::ops::{Bound, RangeBounds};
 use std::sync::{Arc, MutexGuard};
 
-use nevar_btree::{BtreeError, Range, TreeDesc, clear, first, get, insert, last, remove};
+use nevar_btree::{BtreeError, Range, Tail, TreeDesc, clear, first, get, insert, last, remove};
 use nevar_page::TxnId;
 
 use crate::catalog::{self, check_name};
@@ -18,8 +18,18 @@ use crate::store::WriteStore;
 pub(crate) struct Roots {
     pub catalog: TreeDesc,
     pub free: TreeDesc,
-    /// Trees opened in this transaction: name, descriptor, whether the catalog needs updating.
-    pub trees: Vec<(String, TreeDesc, bool)>,
+    /// Trees opened in this transaction.
+    pub trees: Vec<OpenTree>,
+}
+
+/// A tree opened in a write transaction.
+pub(crate) struct OpenTree {
+    pub name: String,
+    pub desc: TreeDesc,
+    /// The descriptor changed since the catalog last recorded it.
+    pub changed: bool,
+    /// Where the next sorted insert goes; forgotten by every other change.
+    pub tail: Tail,
 }
 
 /// The single write transaction. Changes become visible and durable at [`WriteTxn::commit`];
@@ -105,15 +115,16 @@ impl<'db> WriteTxn<'db> {
     /// The tree `name`, created if missing.
     pub fn open_tree(&mut self, name: &str) -> Result<WriteTree<'_, 'db>> {
         check_name(name)?;
-        let idx = match self.roots.trees.iter().position(|t| t.0 == name) {
+        let idx = match self.roots.trees.iter().position(|t| t.name == name) {
             Some(idx) => idx,
             None => {
                 let found = catalog::lookup(&self.shared.store, &self.roots.catalog, name)?;
-                self.roots.trees.push((
-                    name.to_owned(),
-                    found.unwrap_or_default(),
-                    found.is_none(),
-                ));
+                self.roots.trees.push(OpenTree {
+                    name: name.to_owned(),
+                    desc: found.unwrap_or_default(),
+                    changed: found.is_none(),
+                    tail: Tail::default(),
+                });
                 self.roots.trees.len() - 1
             }
         };
@@ -127,8 +138,8 @@ impl<'db> WriteTxn<'db> {
             .roots
             .trees
             .iter()
-            .position(|t| t.0 == name)
-            .map(|i| self.roots.trees.remove(i).1);
+            .position(|t| t.name == name)
+            .map(|i| self.roots.trees.remove(i).desc);
         let desc = match cached {
             Some(desc) => Some(desc),
             None => catalog::lookup(&self.shared.store, &self.roots.catalog, name)?,
@@ -152,14 +163,14 @@ impl<'db> WriteTxn<'db> {
     /// Writes changed tree descriptors into the catalog.
     pub(crate) fn sync_catalog(&mut self) -> Result<()> {
         self.change(|store, roots| {
-            for (name, desc, changed) in roots.trees.iter_mut().filter(|t| t.2) {
+            for tree in roots.trees.iter_mut().filter(|t| t.changed) {
                 insert(
                     store,
                     &mut roots.catalog,
-                    name.as_bytes(),
-                    &catalog::encode(desc),
+                    tree.name.as_bytes(),
+                    &catalog::encode(&tree.desc),
                 )?;
-                *changed = false;
+                tree.changed = false;
             }
             Ok(())
         })
@@ -185,29 +196,33 @@ pub struct WriteTree<'t, 'db> {
 
 impl WriteTree<'_, '_> {
     fn desc(&self) -> &TreeDesc {
-        &self.txn.roots.trees[self.idx].1
+        &self.txn.roots.trees[self.idx].desc
     }
 
     fn change<R>(
         &mut self,
-        f: impl FnOnce(&mut WriteStore<'_>, &mut TreeDesc) -> Result<R, BtreeError>,
+        f: impl FnOnce(&mut WriteStore<'_>, &mut OpenTree) -> Result<R, BtreeError>,
     ) -> Result<R> {
         let idx = self.idx;
         self.txn.change(|store, roots| {
             let tree = &mut roots.trees[idx];
-            tree.2 = true;
-            f(store, &mut tree.1)
+            tree.changed = true;
+            f(store, tree)
         })
     }
 
-    /// Inserts or overwrites; returns whether the key existed.
+    /// Inserts or overwrites; returns whether the key existed. Keys inserted in ascending
+    /// order after the tree's last key go straight to its last leaf (see [`Tail`]).
     pub fn insert(&mut self, key: &[u8], value: &[u8]) -> Result<bool> {
-        self.change(|store, desc| insert(store, desc, key, value))
+        self.change(|store, tree| tree.tail.insert(store, &mut tree.desc, key, value))
     }
 
     /// Removes `key`; returns whether it existed.
     pub fn remove(&mut self, key: &[u8]) -> Result<bool> {
-        self.change(|store, desc| remove(store, desc, key))
+        self.change(|store, tree| {
+            tree.tail.forget();
+            remove(store, &mut tree.desc, key)
+        })
     }
 
     /// The value of `key`, as this transaction sees it.
