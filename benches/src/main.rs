@@ -1,5 +1,5 @@
-//! `cargo xtask bench`: the same workload through nevar, LMDB (heed) and redb, one engine
-//! after another in one process, each in a fresh temporary directory.
+//! `cargo xtask bench`: the same workload through nevar, LMDB (heed) and redb in one process,
+//! each in a fresh temporary directory, every phase on all engines before the next phase.
 //!
 //! Workload after redb's published comparison: N records of 24-byte random keys and 150-byte
 //! random values from a seeded generator. Prints a table (ms per phase, sizes in MiB, and the
@@ -127,7 +127,38 @@ fn open_engine(name: &str, dir: &std::path::Path) -> Box<dyn Engine> {
     }
 }
 
-fn run_engine(name: &str, args: &Args, data: &Pairs, results: &mut Results) {
+/// One engine under test, in its own scratch directory.
+struct Subject {
+    name: String,
+    dir: tempfile::TempDir,
+    engine: Box<dyn Engine>,
+}
+
+/// Runs each phase on every engine back to back before the next phase. On a shared machine
+/// the background load changes from minute to minute; run one engine after another and each
+/// engine meets a different machine, and the ratios measure the neighbours as much as the
+/// engines. Interleaved, the engines of one phase run seconds apart. The engine that goes
+/// first rotates from phase to phase, so none always runs right after another's writes.
+struct Runner {
+    subjects: Vec<Subject>,
+    turn: usize,
+    results: Results,
+}
+
+impl Runner {
+    fn phase(&mut self, phase: &str, mut run: impl FnMut(&mut Subject) -> Measure) {
+        let count = self.subjects.len();
+        for j in 0..count {
+            let subject = &mut self.subjects[(self.turn + j) % count];
+            let m = run(subject);
+            eprintln!("  {:>6} {phase:<24} {m}", subject.name);
+            self.results.add(phase, &subject.name, m);
+        }
+        self.turn += 1;
+    }
+}
+
+fn run(args: &Args, data: &Pairs) -> Results {
     let wanted = |p: &str| {
         args.phases
             .as_ref()
@@ -137,55 +168,60 @@ fn run_engine(name: &str, args: &Args, data: &Pairs, results: &mut Results) {
     let base =
         std::env::var_os("NEVAR_BENCH_DIR").map_or_else(|| args.out.join("scratch"), Into::into);
     std::fs::create_dir_all(&base).unwrap();
-    let dir = tempfile::tempdir_in(base).unwrap();
-    let mut engine = open_engine(name, dir.path());
+    let subjects = args
+        .engines
+        .iter()
+        .map(|name| {
+            let dir = tempfile::tempdir_in(&base).unwrap();
+            let engine = open_engine(name, dir.path());
+            Subject {
+                name: name.clone(),
+                dir,
+                engine,
+            }
+        })
+        .collect();
+    let mut runner = Runner {
+        subjects,
+        turn: 0,
+        results: Results::default(),
+    };
     let n = data.len();
     let mut rng = Rng(0xBE7C_4A11);
-    let mut record = |phase: &str, m: Measure| {
-        eprintln!("  {name:>6} {phase:<24} {m}");
-        results.add(phase, name, m);
-    };
     // The base data is always loaded; later phases need it.
-    record("bulk load", time(|| engine.write(data, n, true)));
+    runner.phase("bulk load", |s| time(|| s.engine.write(data, n, true)));
     let extra = pairs(&mut rng, 1000 + 100_000 + 1000);
     if wanted("individual writes") {
-        record(
-            "individual writes",
-            time(|| engine.write(&extra[..1000], 1, true)),
-        );
+        runner.phase("individual writes", |s| {
+            time(|| s.engine.write(&extra[..1000], 1, true))
+        });
     }
     if wanted("batch writes") {
-        record(
-            "batch writes",
-            time(|| engine.write(&extra[1000..101_000], 1000, true)),
-        );
+        runner.phase("batch writes", |s| {
+            time(|| s.engine.write(&extra[1000..101_000], 1000, true))
+        });
     }
     if wanted("nosync writes") {
-        record(
-            "nosync writes",
-            time(|| engine.write(&extra[101_000..], 1, false)),
-        );
+        runner.phase("nosync writes", |s| {
+            time(|| s.engine.write(&extra[101_000..], 1, false))
+        });
     }
     if wanted("len()") {
-        record("len()", time(|| assert!(engine.len() >= n as u64)));
+        runner.phase("len()", |s| time(|| assert!(s.engine.len() >= n as u64)));
     }
     let mut keys: Vec<&[u8]> = data.iter().map(|(k, _)| k.as_slice()).collect();
     rng.shuffle(&mut keys);
     if wanted("random reads") {
-        record(
-            "random reads",
-            time(|| assert_eq!(engine.get_all(&keys), 150 * n as u64)),
-        );
-        record(
-            "random reads (2nd)",
-            time(|| assert_eq!(engine.get_all(&keys), 150 * n as u64)),
-        );
+        for phase in ["random reads", "random reads (2nd)"] {
+            runner.phase(phase, |s| {
+                time(|| assert_eq!(s.engine.get_all(&keys), 150 * n as u64))
+            });
+        }
     }
     if wanted("range reads") {
-        record(
-            "range reads",
-            time(|| assert!(engine.scan(&keys[..n / 10], 10) >= (n / 10) as u64 * 9)),
-        );
+        runner.phase("range reads", |s| {
+            time(|| assert!(s.engine.scan(&keys[..n / 10], 10) >= (n / 10) as u64 * 9))
+        });
     }
     for threads in [1, 2, 4] {
         let phase = format!(
@@ -193,26 +229,38 @@ fn run_engine(name: &str, args: &Args, data: &Pairs, results: &mut Results) {
             if threads == 1 { "" } else { "s" }
         );
         if wanted(&phase) {
-            record(&phase, threaded_reads(&*engine, &keys, threads));
+            runner.phase(&phase, |s| threaded_reads(&*s.engine, &keys, threads));
         }
     }
     if wanted("removals") {
-        record("removals", time(|| engine.remove(&keys[..n / 2])));
+        runner.phase("removals", |s| time(|| s.engine.remove(&keys[..n / 2])));
     }
-    record("file size", Measure::Bytes(engine.file_size()));
+    runner.phase("file size", |s| Measure::Bytes(s.engine.file_size()));
     if wanted("compaction") {
-        let mut size = 0;
-        record("compaction", time(|| size = engine.compact(dir.path())));
-        record("compacted size", Measure::Bytes(size));
+        let mut sizes = Vec::new();
+        runner.phase("compaction", |s| {
+            let mut size = 0;
+            let m = time(|| size = s.engine.compact(s.dir.path()));
+            sizes.push((s.name.clone(), size));
+            m
+        });
+        runner.phase("compacted size", |s| {
+            let size = sizes.iter().find(|(name, _)| *name == s.name).unwrap().1;
+            Measure::Bytes(size)
+        });
     }
-    drop(engine);
     if wanted("sorted bulk load") {
-        let fresh = tempfile::tempdir_in(dir.path()).unwrap();
         let mut sorted = data.to_vec();
         sorted.sort_unstable();
-        let mut engine = open_engine(name, fresh.path());
-        record("sorted bulk load", time(|| engine.append(&sorted)));
+        runner.phase("sorted bulk load", |s| {
+            let fresh = s.dir.path().join("sorted");
+            std::fs::create_dir_all(&fresh).unwrap();
+            // The earlier engine's files stay; only the new one is loaded and measured.
+            s.engine = open_engine(&s.name, &fresh);
+            time(|| s.engine.append(&sorted))
+        });
     }
+    runner.results
 }
 
 fn main() {
@@ -222,11 +270,7 @@ fn main() {
         args.n
     );
     let data = pairs(&mut Rng(0x5EED_1234_ABCD_0001), args.n);
-    let mut results = Results::default();
-    for name in &args.engines {
-        eprintln!("running {name}");
-        run_engine(name, &args, &data, &mut results);
-    }
+    let results = run(&args, &data);
     print!("{}", results.table(&args.engines));
     std::fs::create_dir_all(&args.out).unwrap();
     let json = args.out.join("results.json");
