@@ -8,7 +8,7 @@ use crate::desc::TreeDesc;
 use crate::error::{Result, corrupted};
 use crate::node::{Node, load, load_root};
 use crate::store::PageStore;
-use crate::value::read_value;
+use crate::value::read_entry;
 
 /// One end of a range: the path from the root to a leaf position.
 struct Cursor<'a> {
@@ -141,8 +141,7 @@ impl<'a> Cursor<'a> {
     }
 
     fn entry<S: PageStore + ?Sized>(&self, store: &'a S) -> Result<(&'a [u8], &'a [u8])> {
-        let i = self.idx as usize;
-        Ok((self.leaf.key(i)?, read_value(store, &self.leaf, i)?))
+        read_entry(store, &self.leaf, self.idx as usize)
     }
 
     fn advance<S: PageStore + ?Sized>(&mut self, store: &'a S, backward: bool) -> Result<()> {

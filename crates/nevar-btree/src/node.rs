@@ -5,7 +5,7 @@ use nevar_page::{Branch, Leaf, PageNo, TxnId, header};
 use crate::desc::TreeDesc;
 use crate::error::{Result, corrupted};
 use crate::store::PageStore;
-use crate::value::read_value;
+use crate::value::{read_entry, read_value};
 
 /// Deepest tree accepted; a deeper descriptor or descent is corruption (a cycle, typically).
 pub const MAX_DEPTH: u32 = 24;
@@ -144,5 +144,5 @@ fn edge_entry<'a, S: PageStore + ?Sized>(
         };
     }
     let i = if last { leaf.len() - 1 } else { 0 };
-    Ok(Some((leaf.key(i)?, read_value(store, &leaf, i)?)))
+    read_entry(store, &leaf, i).map(Some)
 }

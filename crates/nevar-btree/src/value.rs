@@ -1,7 +1,7 @@
 //! Values: inline in the leaf or in an overflow run.
 
 use nevar_page::{
-    Leaf, LeafValue, Limits, Overflow, PageKind, ValueRef, header_mut, overflow_pages,
+    Leaf, LeafValue, Limits, Overflow, PageKind, PageNo, ValueRef, header_mut, overflow_pages,
 };
 
 use crate::desc::TreeDesc;
@@ -19,14 +19,32 @@ pub(crate) fn read_value<'a, S: PageStore + ?Sized>(
     leaf: &Leaf<'a>,
     i: usize,
 ) -> Result<&'a [u8]> {
-    match leaf.value(i)? {
+    resolve(store, leaf.page_no(), leaf.value(i)?)
+}
+
+/// Key and value of entry `i` of `leaf`, the value resolved as in [`read_value`].
+#[inline]
+pub(crate) fn read_entry<'a, S: PageStore + ?Sized>(
+    store: &'a S,
+    leaf: &Leaf<'a>,
+    i: usize,
+) -> Result<(&'a [u8], &'a [u8])> {
+    let (key, value) = leaf.entry(i)?;
+    Ok((key, resolve(store, leaf.page_no(), value)?))
+}
+
+/// The bytes of a leaf's value: inline, or the overflow run it refers to.
+#[inline]
+fn resolve<'a, S: PageStore + ?Sized>(
+    store: &'a S,
+    leaf_no: PageNo,
+    value: LeafValue<'a>,
+) -> Result<&'a [u8]> {
+    match value {
         LeafValue::Inline(v) => Ok(v),
         LeafValue::Overflow { page, txn, len } => {
             if len > MAX_VALUE {
-                return Err(corrupted(
-                    leaf.page_no(),
-                    "overflow value length out of range",
-                ));
+                return Err(corrupted(leaf_no, "overflow value length out of range"));
             }
             let ps = store.page_size();
             let run = store.run(page, overflow_pages(len, ps))?;

@@ -147,22 +147,31 @@ impl<'a> Leaf<'a> {
 
     /// Value of entry `i`.
     pub fn value(&self, i: usize) -> Result<LeafValue<'a>> {
+        Ok(self.entry(i)?.1)
+    }
+
+    /// Key and value of entry `i`, decoding the cell once (a cursor step wants both).
+    #[inline]
+    pub fn entry(&self, i: usize) -> Result<(&'a [u8], LeafValue<'a>)> {
         let cell = self.slots.cell(i)?;
+        // `cell` is exactly the length `LeafCells::cell_len` decodes from these same fields,
+        // so the key and the value (or overflow reference) lie inside it.
         let key_len = u16::from_le_bytes([cell[KEY_LEN_AT], cell[KEY_LEN_AT + 1]]) as usize;
         let val_len = u32::from_le_bytes(cell[VAL_LEN_AT..KEY_AT].try_into().expect("4 bytes"));
-        let rest = &cell[KEY_AT + key_len..];
+        let (key, rest) = cell[KEY_AT..].split_at(key_len);
         if cell[FLAGS_AT] & FLAG_OVERFLOW == 0 {
-            return Ok(LeafValue::Inline(rest));
+            return Ok((key, LeafValue::Inline(rest)));
         }
         let (page, rest) = U64::read_from_prefix(rest)
             .map_err(|_| corrupted(self.slots.no, "short overflow reference"))?;
         let (txn, _) = U64::read_from_prefix(rest)
             .map_err(|_| corrupted(self.slots.no, "short overflow reference"))?;
-        Ok(LeafValue::Overflow {
+        let value = LeafValue::Overflow {
             page: page.get(),
             txn: txn.get(),
             len: u64::from(val_len),
-        })
+        };
+        Ok((key, value))
     }
 
     /// Binary search: `Ok(i)` if entry `i` has `key`, `Err(i)` for where it would go.

@@ -11,6 +11,7 @@ fn exercise(page: &[u8], no: PageNo) {
         for i in 0..leaf.len() + 1 {
             let _ = leaf.key(i);
             let _ = leaf.value(i);
+            let _ = leaf.entry(i);
             let _ = leaf.cell(i);
         }
         let _ = leaf.search(b"m");
