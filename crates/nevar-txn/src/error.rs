@@ -83,19 +83,25 @@ pub enum Error {
     ReadOnly,
 }
 
+/// The page and the complaint, when a pager error means the file is damaged: a page number
+/// read from the file points outside it. Both the page stores (as a [`BtreeError`]) and the
+/// conversion into [`Error`] classify pager errors through this one function.
+pub(crate) fn pager_corruption(e: &PagerError) -> Option<(PageNo, &'static str)> {
+    match *e {
+        PagerError::OutOfBounds { page, .. } => Some((page, "page beyond the end of the file")),
+        PagerError::StraddlesSegment { page, .. } => Some((page, "run crosses a segment boundary")),
+        _ => None,
+    }
+}
+
 impl From<PagerError> for Error {
     fn from(e: PagerError) -> Self {
+        if let Some((page, what)) = pager_corruption(&e) {
+            return corrupted(page, what);
+        }
         match e {
             PagerError::Io { op, source } => Error::Io { op, source },
             PagerError::AlreadyOpen => Error::AlreadyOpen,
-            PagerError::OutOfBounds { page, .. } => Error::Corrupted {
-                page,
-                what: "page beyond the end of the file",
-            },
-            PagerError::StraddlesSegment { page, .. } => Error::Corrupted {
-                page,
-                what: "overflow run crosses a segment",
-            },
             PagerError::NotWritable { page } => Error::Corrupted {
                 page,
                 what: "write to a page this transaction does not own",

@@ -5,22 +5,17 @@ use nevar_freelist::{FreeList, FreeStore};
 use nevar_page::{PageNo, TxnId, header};
 use nevar_pager::{Dirty, Pager, PagerError};
 
+use crate::error::pager_corruption;
+
 /// Byte written over pages as they are allocated in debug builds, so that a page reused while
 /// a reader could still see it shows up as garbage in that reader.
 #[cfg(debug_assertions)]
 const POISON: u8 = 0xDB;
 
 fn store_err(e: PagerError) -> BtreeError {
-    match e {
-        PagerError::OutOfBounds { page, .. } => BtreeError::Corrupted {
-            page,
-            what: "page beyond the end of the file",
-        },
-        PagerError::StraddlesSegment { page, .. } => BtreeError::Corrupted {
-            page,
-            what: "run crosses a segment boundary",
-        },
-        other => BtreeError::Store(Box::new(other)),
+    match pager_corruption(&e) {
+        Some((page, what)) => BtreeError::Corrupted { page, what },
+        None => BtreeError::Store(Box::new(e)),
     }
 }
 
