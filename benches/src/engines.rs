@@ -47,15 +47,12 @@ impl Nevar {
             path,
         }
     }
-    fn db(&self) -> &nevar::Database {
-        &self.db
-    }
 }
 
 impl Engine for Nevar {
     fn write(&mut self, pairs: &Pairs, per_txn: usize, durable: bool) {
         for chunk in pairs.chunks(per_txn) {
-            let mut w = self.db().begin_write().unwrap();
+            let mut w = self.db.begin_write().unwrap();
             if !durable {
                 w.set_durability(nevar::Durability::NoSync);
             }
@@ -70,7 +67,7 @@ impl Engine for Nevar {
         self.write(pairs, pairs.len(), true);
     }
     fn len(&self) -> u64 {
-        self.db()
+        self.db
             .begin_read()
             .unwrap()
             .open_tree("bench")
@@ -79,14 +76,14 @@ impl Engine for Nevar {
             .unwrap()
     }
     fn get_all(&self, keys: &[&[u8]]) -> u64 {
-        let r = self.db().begin_read().unwrap();
+        let r = self.db.begin_read().unwrap();
         let t = r.open_tree("bench").unwrap();
         keys.iter()
             .map(|k| t.get(k).unwrap().unwrap().len() as u64)
             .sum()
     }
     fn scan(&self, starts: &[&[u8]], count: usize) -> u64 {
-        let r = self.db().begin_read().unwrap();
+        let r = self.db.begin_read().unwrap();
         let t = r.open_tree("bench").unwrap();
         starts
             .iter()
@@ -99,7 +96,7 @@ impl Engine for Nevar {
             .sum()
     }
     fn remove(&mut self, keys: &[&[u8]]) {
-        let mut w = self.db().begin_write().unwrap();
+        let mut w = self.db.begin_write().unwrap();
         let mut t = w.open_tree("bench").unwrap();
         for k in keys {
             t.remove(k).unwrap();
@@ -111,7 +108,7 @@ impl Engine for Nevar {
     }
     fn compact(&mut self, scratch: &Path) -> u64 {
         let target = scratch.join("compact.nevar");
-        self.db().copy_to(&target, true).unwrap();
+        self.db.copy_to(&target, true).unwrap();
         std::fs::metadata(&target).unwrap().len()
     }
 }
