@@ -28,8 +28,8 @@ pub use leaf::{
     leaf_cell_len,
 };
 pub use meta::{
-    FORMAT_VERSION, MAGIC, META_CLEAN_SHUTDOWN, Meta, MetaFields, TreeRoot, tree_root_bytes,
-    tree_root_from_bytes,
+    FORMAT_VERSION, MAGIC, MAX_TXN_ID, META_CLEAN_SHUTDOWN, META_PAGES, Meta, MetaFields, TreeRoot,
+    tree_root_bytes, tree_root_from_bytes,
 };
 pub use order::compare_keys;
 pub use overflow::{Overflow, overflow_pages};

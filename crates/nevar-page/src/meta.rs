@@ -39,6 +39,12 @@ pub const MAGIC: [u8; 8] = *b"nevar\0db";
 pub const FORMAT_VERSION: u32 = 1;
 /// Meta flag: the database was closed cleanly after this commit.
 pub const META_CLEAN_SHUTDOWN: u8 = 1;
+/// The largest transaction id a meta may carry. Far beyond any real count (2^62 commits are
+/// 146,000 years at a million a second), it leaves room for `txn + 1` and for `TxnId::MAX`
+/// as the "no reader" sentinel, so arithmetic on ids read from disk cannot overflow.
+pub const MAX_TXN_ID: TxnId = 1 << 62;
+/// Pages 0 and 1 hold the two meta slots; every high-water mark covers them.
+pub const META_PAGES: PageNo = 2;
 
 /// Descriptor of one B+tree, stored in the meta (catalog, free pages) and in the catalog.
 #[derive(
@@ -139,7 +145,21 @@ impl Meta {
         if fields.durable_txn.get() > fields.txn_id.get() || h.txn_id.get() != fields.txn_id.get() {
             return Err(corrupted(no, "inconsistent transaction ids"));
         }
+        // Impossible values end here, so no `+ 1` / `- 1` on them downstream can overflow.
+        if fields.txn_id.get() == 0 || fields.txn_id.get() > MAX_TXN_ID {
+            return Err(corrupted(no, "transaction id out of range"));
+        }
+        if fields.high_water.get() < META_PAGES {
+            return Err(corrupted(no, "high-water mark below the meta pages"));
+        }
         Ok(Meta { fields })
+    }
+
+    /// The fields of a page that may be a meta, unverified: enough to learn the page size and
+    /// format version of a file before its pages can be read. Trust nothing else in them.
+    pub fn peek(page: &[u8]) -> Option<MetaFields> {
+        let (fields, _) = MetaFields::read_from_prefix(page.get(HEADER_LEN..)?).ok()?;
+        (fields.magic == MAGIC).then_some(fields)
     }
 
     /// Writes this meta into `page` as slot `no` and seals it with its checksum.

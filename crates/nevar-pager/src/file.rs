@@ -80,7 +80,9 @@ const WRITABLE_MAP_ADVICE: memmap2::Advice = memmap2::Advice::Random;
 
 struct MappedRegion(MmapRaw);
 
-impl Region for MappedRegion {
+// SAFETY: an `MmapRaw` is one mapping of `len()` bytes that stays put until it is dropped;
+// only the pager's slices touch it.
+unsafe impl Region for MappedRegion {
     fn as_ptr(&self) -> *mut u8 {
         self.0.as_mut_ptr()
     }

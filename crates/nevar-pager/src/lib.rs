@@ -9,6 +9,7 @@
 //!
 //! This is the only nevar crate with `unsafe` code: handing out slices of mapped memory.
 
+mod dir;
 mod dirty;
 mod error;
 mod faults;
@@ -16,14 +17,17 @@ mod file;
 mod pager;
 pub mod segments;
 mod sim;
+mod sim_dir;
 mod storage;
 
+pub use dir::{Access, Directory, OsDirectory};
 pub use dirty::Dirty;
 pub use error::{PagerError, Result};
 pub use faults::{Fault, FaultyStorage, StorageCall};
 pub use file::FileStorage;
 pub use pager::{DEFAULT_SEGMENT_BASE, MAX_GROWTH, MIN_GROWTH, Pager, PagerStats};
 pub use sim::{CrashMode, DiskOp, SimulatedDisk};
+pub use sim_dir::{DirOp, SimulatedDir};
 pub use storage::{Region, Storage};
 
 /// A page number (same as `nevar_page::PageNo`).

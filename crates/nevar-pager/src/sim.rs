@@ -80,7 +80,9 @@ impl Drop for HeapRegion {
     }
 }
 
-impl Region for Arc<HeapRegion> {
+// SAFETY: the allocation of `len` bytes lives as long as the last `Arc` and never moves; maps
+// of one range share it like maps of one file share the page cache.
+unsafe impl Region for Arc<HeapRegion> {
     fn as_ptr(&self) -> *mut u8 {
         self.ptr
     }
@@ -308,10 +310,10 @@ impl Storage for SimulatedDisk {
 }
 
 /// A tiny deterministic generator for crash choices (splitmix64).
-struct SplitMix(u64);
+pub(crate) struct SplitMix(pub(crate) u64);
 
 impl SplitMix {
-    fn next(&mut self) -> u64 {
+    pub(crate) fn next(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);

@@ -2,9 +2,15 @@
 
 use crate::error::Result;
 
-/// A block of memory mapped over a byte range of the storage. Its address never changes and
-/// it stays valid until dropped.
-pub trait Region: Send + Sync {
+/// A block of memory mapped over a byte range of the storage.
+///
+/// # Safety
+/// The pager turns `as_ptr()..as_ptr() + len()` into slices, so an implementation promises:
+/// the range is one allocation (or mapping) valid for reads and writes, it never moves and
+/// stays valid until the region is dropped, and nothing but the pager's slices accesses it
+/// while the region lives (other regions of the same storage may share it, as two maps of
+/// one file share the page cache).
+pub unsafe trait Region: Send + Sync {
     /// Start of the mapped memory.
     fn as_ptr(&self) -> *mut u8;
     /// Length of the mapping in bytes.

@@ -50,11 +50,7 @@ impl WriteTxn<'_> {
         self.sync_catalog()?;
         if self.durability == Durability::Immediate {
             // Only a durable commit may lower the high-water mark: the file is cut after its sync.
-            self.writer
-                .freelist
-                .as_mut()
-                .expect("loaded at begin")
-                .trim_tail();
+            self.freelist.trim_tail();
         }
         self.change(|store, roots| flush(store, &mut roots.free))?;
         let result = self.write_out(clean, &span);
@@ -74,12 +70,8 @@ impl WriteTxn<'_> {
         }
         let snapshot = Snapshot {
             txn: self.txn,
-            durable_before: writer.durable_txn,
-            high_water: writer
-                .freelist
-                .as_ref()
-                .expect("loaded at begin")
-                .high_water(),
+            durable_before: self.shared.durable_txn(),
+            high_water: self.freelist.high_water(),
             catalog: self.roots.catalog,
             free: self.roots.free,
         };
@@ -90,7 +82,7 @@ impl WriteTxn<'_> {
             let started = Instant::now();
             pager.sync()?;
             span.record("sync_us", started.elapsed().as_micros() as u64);
-            writer.durable_txn = self.txn;
+            self.shared.durable_txn.store(self.txn, Ordering::SeqCst);
             writer.durable_slot = slot;
             // The commit is durable now: a failed cut only leaves the file longer.
             if let Err(e) = shrink_if_mostly_free(pager, snapshot.high_water) {
@@ -100,6 +92,7 @@ impl WriteTxn<'_> {
         self.shared.current.store(Arc::new(snapshot));
         self.shared.current_txn.store(self.txn, Ordering::SeqCst);
         writer.dirty.clear();
+        writer.cached_freelist = Some(std::mem::take(&mut self.freelist));
         self.done = true;
         Ok(())
     }

@@ -1,28 +1,29 @@
 //! Hot backup, compacting copy and in-place compaction.
 //!
-//! All three read one snapshot, so writers keep committing while they run. A plain copy writes
-//! the snapshot's pages as they are. A compacting copy re-inserts every tree in key order into
-//! a fresh database, so the append path packs leaves full and no free page remains. In-place
-//! compaction is a compacting copy next to the file, made durable and renamed over it: the
-//! one way to give back space that is not at the end of the file (durable commits already
-//! cut a mostly-free tail on their own).
+//! All three read one snapshot, so writers keep committing while they run, and all three are
+//! all or nothing: the new file is built under a temporary name, synced, renamed into place
+//! and the directory synced (see `location.rs`). A plain copy writes the snapshot's pages as
+//! they are, its meta pages last. A compacting copy re-inserts every tree in key order into a
+//! fresh database, so the append path packs leaves full and no free page remains. In-place
+//! compaction is a compacting copy next to the file, renamed over it: the one way to give
+//! back space that is not at the end of the file (durable commits already cut a mostly-free
+//! tail on their own).
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use nevar_btree::PageStore;
 use nevar_page::PageNo;
+use nevar_pager::{Directory, Dirty, OsDirectory, Pager, Storage};
 
 use crate::db::Database;
 use crate::error::{Error, Result};
+use crate::location::{Location, Staging};
 use crate::options::Durability;
-use crate::recovery::META_SLOTS;
+use crate::recovery::{self, META_SLOTS, write_meta};
 
-fn io(op: &'static str) -> impl FnOnce(std::io::Error) -> Error {
-    move |source| Error::Io { op, source }
-}
+/// Pages a plain copy moves per step (bounded so that one step's slices stay small).
+const COPY_STEP: u64 = 256;
 
 fn refuse(op: &'static str, kind: std::io::ErrorKind, why: &'static str) -> Error {
     Error::Io {
@@ -33,35 +34,52 @@ fn refuse(op: &'static str, kind: std::io::ErrorKind, why: &'static str) -> Erro
 
 impl Database {
     /// Copies the last commit to a new file at `path` while writers keep committing (the copy
-    /// reads a snapshot). `path` must not exist or be empty.
+    /// reads a snapshot). `path` must not exist or be empty. The copy appears at `path` only
+    /// once it is complete and durable; an interrupted copy leaves no file there.
     ///
     /// Without `compact`, pages are copied as they are (free pages included): fast, same size.
     /// With `compact`, every tree is rewritten in key order into a fresh database, so leaves
     /// are packed full (the append path) and no free page remains: usually much smaller than
     /// the source. See [`compact`](Database::compact) for doing this in place.
     pub fn copy_to(&self, path: impl AsRef<Path>, compact: bool) -> Result<()> {
-        let path = path.as_ref();
-        if path.exists() && std::fs::metadata(path).map_err(io("stat"))?.len() > 0 {
+        let (dir, name) = OsDirectory::of(path.as_ref())?;
+        self.copy_into(Arc::new(dir), &name, compact)
+    }
+
+    /// [`copy_to`](Database::copy_to) for file `name` of any [`Directory`].
+    pub fn copy_into(&self, dir: Arc<dyn Directory>, name: &str, compact: bool) -> Result<()> {
+        let target = Location {
+            dir,
+            name: name.to_owned(),
+        };
+        if target.len()?.unwrap_or(0) > 0 {
             return Err(refuse(
                 "copy",
                 std::io::ErrorKind::AlreadyExists,
                 "copy target exists and is not empty",
             ));
         }
+        let staging = target.staging(Staging::Copy);
         if compact {
-            self.compact_into(path).map(drop)
+            // Kept open (and locked) until published, so no other copy can empty it first.
+            let copy = self.compact_into(&staging)?;
+            staging.publish(&target)?;
+            drop(copy);
         } else {
-            self.copy_pages(path)
+            let storage = staging.open_empty()?;
+            self.copy_pages(storage)?;
+            staging.publish(&target)?;
         }
+        Ok(())
     }
 
     /// Compacts the file in place: a compacting copy into `<file>.compacting`, made durable,
     /// then renamed over the file, and this handle switched to it. Read transactions begun
     /// before keep reading the old file's snapshot until they end. A crash at any point
     /// leaves either the old file or the compacted one, both complete (a leftover
-    /// `.compacting` file is removed by the next compaction).
+    /// `.compacting` file is emptied by the next compaction).
     pub fn compact(&mut self) -> Result<()> {
-        let Some(path) = self.shared.options.path.clone() else {
+        let Some(target) = self.shared.options.location.clone() else {
             return Err(refuse(
                 "compact",
                 std::io::ErrorKind::Unsupported,
@@ -74,53 +92,63 @@ impl Database {
         if self.shared.broken.load(Ordering::SeqCst) {
             return Err(Error::NeedsReopen);
         }
-        let mut temp = path.clone().into_os_string();
-        temp.push(".compacting");
-        let temp = PathBuf::from(temp);
-        match std::fs::remove_file(&temp) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io("compact")(e)),
-            _ => {}
-        }
-        let mut compacted = self.compact_into(&temp)?;
-        std::fs::rename(&temp, &path).map_err(io("rename"))?;
-        sync_parent(&path)?;
+        let staging = target.staging(Staging::Compact);
+        let mut compacted = self.compact_into(&staging)?;
+        staging.publish(&target)?;
         Arc::get_mut(&mut compacted.shared)
             .expect("nothing else holds a database that was just opened")
             .options
-            .path = Some(path);
+            .location = Some(target);
         std::mem::swap(self, &mut compacted);
         // `compacted` now holds the replaced file, unlinked: skip its clean-shutdown commit.
         compacted.shared.broken.store(true, Ordering::SeqCst);
         Ok(())
     }
 
-    fn copy_pages(&self, path: &Path) -> Result<()> {
+    /// Writes the last commit's pages into empty `storage`, the meta pages last, and syncs.
+    fn copy_pages(&self, storage: Box<dyn Storage>) -> Result<()> {
         let read = self.begin_read()?;
         let snap = *read.snapshot();
-        let store = &self.shared.store;
-        let file = std::fs::File::create(path).map_err(io("create"))?;
-        let mut out = std::io::BufWriter::with_capacity(1 << 20, &file);
-        let mut meta = vec![0u8; store.page_size()];
-        snap.to_meta(store.page_size(), true).write(&mut meta, 0)?;
-        out.write_all(&meta).map_err(io("copy"))?;
-        out.write_all(&vec![0u8; store.page_size()])
-            .map_err(io("copy"))?;
-        for page in META_SLOTS..snap.high_water {
-            out.write_all(store.page(page as PageNo)?)
-                .map_err(io("copy"))?;
+        let source = &self.shared.store.0;
+        let target = Pager::new(
+            storage,
+            source.page_size(),
+            self.shared.options.segment_base,
+        )?;
+        target.grow_to(snap.high_water)?;
+        let mut dirty = Dirty::new();
+        let mut page: PageNo = META_SLOTS;
+        while page < snap.high_water {
+            // Both files have the same segment geometry, so a step inside one source segment
+            // is inside one target segment too.
+            let count = (source.segment_end(page).min(snap.high_water) - page).min(COPY_STEP);
+            dirty.insert(page, count as u32);
+            target
+                .run_mut(&mut dirty, page, count)?
+                .copy_from_slice(source.run(page, count)?);
+            dirty.remove(page);
+            page += count;
         }
-        out.flush().map_err(io("copy"))?;
-        drop(out);
-        file.sync_all().map_err(io("sync"))
+        // Last, so that no meta ever describes pages not yet written; clean, because the copy
+        // is complete once this sync returns (and only then is it renamed into place).
+        for slot in 0..META_SLOTS {
+            write_meta(&target, &mut dirty, slot, snap, true)?;
+        }
+        target.shrink_to(snap.high_water)?;
+        target.sync()?;
+        Ok(())
     }
 
-    /// Re-inserts every tree of the last commit, in key order, into a new database at `path`
-    /// (same page size and options), committed durably; returns it still open and locked.
-    fn compact_into(&self, path: &Path) -> Result<Database> {
+    /// Re-inserts every tree of the last commit, in key order, into a new database built in
+    /// the emptied file `staging` (same page size and options), committed durably; returns
+    /// it still open and locked.
+    fn compact_into(&self, staging: &Location) -> Result<Database> {
         let read = self.begin_read()?;
         let mut options = self.shared.options.clone();
         options.read_only = false;
-        let target = options.open(path)?;
+        options.location = Some(staging.clone());
+        let opened = recovery::create(staging.open_empty()?, &options)?;
+        let target = Database::open_with(opened, options)?;
         let mut w = target.begin_write()?;
         for name in read.tree_names()? {
             let source = read.open_tree(&name)?;
@@ -138,15 +166,4 @@ impl Database {
         pager.sync()?;
         Ok(target)
     }
-}
-
-/// Makes a rename in `path`'s directory durable.
-fn sync_parent(path: &Path) -> Result<()> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    std::fs::File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(io("sync directory"))
 }

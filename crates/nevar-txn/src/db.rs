@@ -6,26 +6,27 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use arc_swap::ArcSwap;
 use nevar_freelist::{FreeList, Horizons};
 use nevar_page::{PageNo, TxnId};
-use nevar_pager::{Dirty, Storage};
+use nevar_pager::Dirty;
 
 use crate::error::{Error, Result};
 use crate::options::{Durability, Options};
 use crate::read::ReadTxn;
 use crate::readers::Readers;
-use crate::recovery;
+use crate::recovery::Opened;
 use crate::snapshot::Snapshot;
 use crate::store::ReadStore;
 use crate::write::WriteTxn;
 
 /// State only the writer touches, behind the writer lock.
 pub(crate) struct Writer {
-    /// The free-page index; `None` until first needed and after an abort (reloaded lazily).
-    pub freelist: Option<FreeList>,
+    /// The free-page index as the last commit left it, kept between transactions so the next
+    /// one need not reload it; `None` after an abort (the next begin reloads it). A live
+    /// write transaction owns it (see [`WriteTxn`]).
+    pub cached_freelist: Option<FreeList>,
     /// Pages of the live write transaction.
     pub dirty: Dirty,
-    /// Newest commit known to be on stable storage.
-    pub durable_txn: TxnId,
-    /// Meta slot holding that commit; never overwritten until a newer commit is durable.
+    /// Meta slot holding the last durable commit; never overwritten until a newer commit is
+    /// durable.
     pub durable_slot: PageNo,
 }
 
@@ -35,6 +36,9 @@ pub(crate) struct Shared {
     pub current: ArcSwap<Snapshot>,
     /// `current`'s txn id, stored after `current` (see `readers.rs` for why).
     pub current_txn: AtomicU64,
+    /// Newest commit known to be on stable storage. Written only by the writer (under its
+    /// lock) after a sync; read without the lock, so `stats()` never waits for the writer.
+    pub durable_txn: AtomicU64,
     pub readers: Readers,
     pub writer: Mutex<Writer>,
     pub options: Options,
@@ -53,11 +57,16 @@ impl Shared {
 
     /// What may still see pages freed after snapshot `base`: the oldest reader's snapshot and
     /// the last durable commit (no reader's snapshot and not the durable commit may lose pages).
-    pub fn horizons(&self, writer: &Writer, base: TxnId) -> Horizons {
+    pub fn horizons(&self, base: TxnId) -> Horizons {
         Horizons {
             readers: self.readers.oldest().unwrap_or(TxnId::MAX).min(base),
-            durable: writer.durable_txn.min(base),
+            durable: self.durable_txn().min(base),
         }
+    }
+
+    /// Newest commit known to be on stable storage.
+    pub fn durable_txn(&self) -> TxnId {
+        self.durable_txn.load(Ordering::SeqCst)
     }
 }
 
@@ -72,17 +81,16 @@ impl Database {
         Options::new().open(path)
     }
 
-    pub(crate) fn open_with(storage: Box<dyn Storage>, options: Options) -> Result<Database> {
-        let opened = recovery::open(storage, &options)?;
+    pub(crate) fn open_with(opened: Opened, options: Options) -> Result<Database> {
         let writer = Writer {
-            freelist: None,
+            cached_freelist: None,
             dirty: Dirty::new(),
-            durable_txn: opened.snapshot.txn,
             durable_slot: opened.slot,
         };
         let shared = Shared {
             store: opened.store,
             current_txn: AtomicU64::new(opened.snapshot.txn),
+            durable_txn: AtomicU64::new(opened.snapshot.txn),
             current: ArcSwap::from_pointee(opened.snapshot),
             readers: Readers::new(),
             writer: Mutex::new(writer),

@@ -81,6 +81,14 @@ pub enum Error {
     /// The database was opened read-only.
     #[error("the database was opened read-only")]
     ReadOnly,
+    /// An [`Options`](crate::Options) setting is out of range; nothing was opened.
+    #[error("invalid option {option}: must be {why}")]
+    InvalidOption {
+        /// The option's builder method.
+        option: &'static str,
+        /// What it must be.
+        why: &'static str,
+    },
 }
 
 /// The page and the complaint, when a pager error means the file is damaged: a page number

@@ -11,6 +11,7 @@ mod commit;
 mod copy;
 mod db;
 mod error;
+mod location;
 mod options;
 mod read;
 mod readers;
@@ -27,8 +28,3 @@ pub use options::{Durability, Options};
 pub use read::{ReadTxn, Tree, TreeIter};
 pub use stats::{Stats, TreeStats};
 pub use write::{WriteTree, WriteTxn};
-
-/// Re-exported so callers can run a database on a [`SimulatedDisk`](nevar_pager::SimulatedDisk).
-pub use nevar_pager::{
-    CrashMode, DiskOp, Fault, FaultyStorage, SimulatedDisk, Storage, StorageCall,
-};

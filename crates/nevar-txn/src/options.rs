@@ -1,12 +1,15 @@
 //! Open options and durability modes.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
+use std::sync::Arc;
 
 use nevar_page::{DEFAULT_PAGE_SIZE, valid_page_size};
-use nevar_pager::{FileStorage, Storage};
+use nevar_pager::{Access, Directory, OsDirectory, Storage};
 
 use crate::db::Database;
 use crate::error::{Error, Result};
+use crate::location::{Location, Staging};
+use crate::recovery;
 
 /// When a commit reaches stable storage.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -26,8 +29,8 @@ pub struct Options {
     pub(crate) page_size: usize,
     pub(crate) segment_base: u64,
     pub(crate) read_only: bool,
-    /// The file, when opened by path (needed by in-place compaction).
-    pub(crate) path: Option<PathBuf>,
+    /// The file, when opened by name in a directory (needed by in-place compaction).
+    pub(crate) location: Option<Location>,
 }
 
 impl Default for Options {
@@ -37,7 +40,7 @@ impl Default for Options {
             page_size: DEFAULT_PAGE_SIZE,
             segment_base: nevar_pager::DEFAULT_SEGMENT_BASE,
             read_only: false,
-            path: None,
+            location: None,
         }
     }
 }
@@ -79,39 +82,84 @@ impl Options {
     }
 
     /// Opens (or, unless read-only, creates) the database file at `path`.
-    pub fn open(mut self, path: impl AsRef<Path>) -> Result<Database> {
-        self.path = Some(path.as_ref().to_owned());
-        let storage = if self.read_only {
-            FileStorage::open_read_only(path.as_ref())?
-        } else {
-            FileStorage::open(path.as_ref())?
-        };
-        self.open_storage(Box::new(storage))
+    ///
+    /// Only a missing or empty (0-byte) file is created, and atomically: the empty database
+    /// is built and synced under `<path>.creating`, renamed into place and the directory
+    /// synced, so a crash leaves no database or a complete one. Any other file that is not a
+    /// nevar database (zeros, text, random bytes) is refused with [`Error::NotADatabase`]
+    /// and left unchanged.
+    pub fn open(self, path: impl AsRef<Path>) -> Result<Database> {
+        let (dir, name) = OsDirectory::of(path.as_ref())?;
+        self.open_in(Arc::new(dir), &name)
     }
 
-    /// Opens a database on any storage backend, such as a
-    /// [`SimulatedDisk`](nevar_pager::SimulatedDisk).
+    /// [`open`](Options::open) for file `name` of any [`Directory`], such as a simulated one
+    /// in crash tests.
+    pub fn open_in(mut self, dir: Arc<dyn Directory>, name: &str) -> Result<Database> {
+        self.validate()?;
+        let location = Location {
+            dir,
+            name: name.to_owned(),
+        };
+        self.location = Some(location.clone());
+        if self.read_only {
+            let storage = location.open(Access::ReadOnly)?;
+            return Database::open_with(recovery::open(storage, &self)?, self);
+        }
+        if location.len()?.unwrap_or(0) > 0 {
+            let storage = location.open(Access::ReadWrite)?;
+            return Database::open_with(recovery::open(storage, &self)?, self);
+        }
+        let opened = create_at(&location, &self)?;
+        Database::open_with(opened, self)
+    }
+
+    /// Opens a database on any storage backend, such as a simulated disk. Empty storage is
+    /// initialized in place: there is no directory to make that atomic, so a crash during it
+    /// can leave zeros, which a later open refuses. Prefer [`open_in`](Options::open_in).
     pub fn open_storage(self, storage: Box<dyn Storage>) -> Result<Database> {
+        self.validate()?;
+        let opened = if storage.len()? == 0 {
+            if self.read_only {
+                return Err(Error::NotADatabase);
+            }
+            recovery::create(storage, &self)?
+        } else {
+            recovery::open(storage, &self)?
+        };
+        Database::open_with(opened, self)
+    }
+
+    fn validate(&self) -> Result<()> {
         if !valid_page_size(self.page_size) {
-            return Err(Error::Io {
-                op: "open",
-                source: std::io::Error::new(
-                    std::io::ErrorKind::InvalidInput,
-                    "page size must be a power of two from 4 KiB to 64 KiB",
-                ),
+            return Err(Error::InvalidOption {
+                option: "page_size",
+                why: "a power of two from 4 KiB to 64 KiB",
             });
         }
         if !self.segment_base.is_power_of_two()
             || self.segment_base < nevar_page::MAX_PAGE_SIZE as u64
         {
-            return Err(Error::Io {
-                op: "open",
-                source: std::io::Error::new(
-                    std::io::ErrorKind::InvalidInput,
-                    "segment size must be a power of two of at least 64 KiB",
-                ),
+            return Err(Error::InvalidOption {
+                option: "segment_size",
+                why: "a power of two of at least 64 KiB",
             });
         }
-        Database::open_with(storage, self)
+        Ok(())
     }
+}
+
+/// Creates the empty database at `location` (see [`Options::open`]).
+fn create_at(location: &Location, options: &Options) -> Result<recovery::Opened> {
+    let staging = location.staging(Staging::Create);
+    let storage = staging.open_empty()?;
+    // Another handle may have finished creating the file since we looked: then open that.
+    if location.len()?.unwrap_or(0) > 0 {
+        drop(storage);
+        staging.remove()?;
+        return recovery::open(location.open(Access::ReadWrite)?, options);
+    }
+    let opened = recovery::create(storage, options)?;
+    staging.publish(location)?;
+    Ok(opened)
 }

@@ -2,7 +2,7 @@
 
 use nevar_btree::{BtreeError, Range, TreeDesc, visit_newer};
 use nevar_page::{
-    FORMAT_VERSION, MAGIC, MAX_PAGE_SIZE, MIN_PAGE_SIZE, Meta, PageNo, verify_checksum,
+    FORMAT_VERSION, MAX_PAGE_SIZE, META_PAGES, MIN_PAGE_SIZE, Meta, PageNo, verify_checksum,
 };
 use nevar_pager::{Dirty, Pager, Storage};
 
@@ -13,7 +13,7 @@ use crate::snapshot::Snapshot;
 use crate::store::ReadStore;
 
 /// Meta slots: pages 0 and 1.
-pub(crate) const META_SLOTS: u64 = 2;
+pub(crate) const META_SLOTS: u64 = META_PAGES;
 
 /// What opening found.
 pub(crate) struct Opened {
@@ -38,14 +38,12 @@ pub(crate) fn write_meta(
     Ok(result?)
 }
 
-/// Opens the database on `storage`, creating it when the storage is empty.
+/// Opens the database on `storage`, which holds bytes: a file that is not a nevar database
+/// (zeros included) is refused with [`Error::NotADatabase`], untouched.
 pub(crate) fn open(storage: Box<dyn Storage>, options: &Options) -> Result<Opened> {
     let _span = tracing::info_span!("recovery").entered();
-    if storage.len()? == 0 || interrupted_creation(&*storage)? {
-        if options.read_only {
-            return Err(Error::NotADatabase);
-        }
-        return create(storage, options);
+    if storage.len()? == 0 {
+        return Err(Error::NotADatabase);
     }
     let found = read_metas(&*storage)?;
     let page_size = found[0].2;
@@ -82,20 +80,9 @@ pub(crate) fn open(storage: Box<dyn Storage>, options: &Options) -> Result<Opene
     Err(truncated.unwrap_or(corrupted(0, "no meta page describes an intact commit")))
 }
 
-/// Whether the file is a creation cut short by a crash: its first growth happened but its
-/// first meta never reached the disk, so it holds only zeros. Nothing can be lost by
-/// initializing it again.
-fn interrupted_creation(storage: &dyn Storage) -> Result<bool> {
-    let len = storage.len()?;
-    if len > nevar_pager::MIN_GROWTH {
-        return Ok(false);
-    }
-    let mut bytes = vec![0u8; len as usize];
-    let n = storage.read_at(0, &mut bytes)?;
-    Ok(n == bytes.len() && bytes.iter().all(|&b| b == 0))
-}
-
-fn create(storage: Box<dyn Storage>, options: &Options) -> Result<Opened> {
+/// Initializes empty `storage` as a new database: both meta slots hold the empty commit 1,
+/// synced before this returns.
+pub(crate) fn create(storage: Box<dyn Storage>, options: &Options) -> Result<Opened> {
     let pager = Pager::new(storage, options.page_size, options.segment_base)?;
     pager.grow_to(META_SLOTS)?;
     let snapshot = Snapshot {
@@ -105,8 +92,14 @@ fn create(storage: Box<dyn Storage>, options: &Options) -> Result<Opened> {
         catalog: TreeDesc::default(),
         free: TreeDesc::default(),
     };
+    debug_assert_eq!(
+        pager.file_pages(),
+        pager.storage().len()? / pager.page_size() as u64
+    );
     let mut dirty = Dirty::new();
-    write_meta(&pager, &mut dirty, 0, snapshot, false)?;
+    for slot in 0..META_SLOTS {
+        write_meta(&pager, &mut dirty, slot, snapshot, false)?;
+    }
     pager.sync()?;
     Ok(Opened {
         store: ReadStore(pager),
@@ -117,11 +110,11 @@ fn create(storage: Box<dyn Storage>, options: &Options) -> Result<Opened> {
 
 /// Every meta that decodes and verifies, newest first, with its slot and page size.
 fn read_metas(storage: &dyn Storage) -> Result<Vec<(Meta, PageNo, usize)>> {
-    let mut head = [0u8; 64];
+    let mut head = [0u8; 256];
     let n = storage.read_at(0, &mut head)?;
     let mut sizes: Vec<usize> = Vec::new();
-    if n == head.len() && head[32..40] == MAGIC {
-        sizes.push(u32::from_le_bytes(head[44..48].try_into().expect("4 bytes")) as usize);
+    if let Some(fields) = Meta::peek(&head[..n]) {
+        sizes.push(fields.page_size.get() as usize);
     }
     sizes.extend(
         (MIN_PAGE_SIZE.trailing_zeros()..=MAX_PAGE_SIZE.trailing_zeros()).map(|s| 1usize << s),
@@ -138,11 +131,10 @@ fn read_metas(storage: &dyn Storage) -> Result<Vec<(Meta, PageNo, usize)>> {
             if storage.read_at(slot * ps as u64, &mut page)? < ps {
                 continue;
             }
-            if page[32..40] == MAGIC {
+            if let Some(fields) = Meta::peek(&page) {
                 saw_magic = true;
-                let version = u32::from_le_bytes(page[40..44].try_into().expect("4 bytes"));
-                if version != FORMAT_VERSION {
-                    other_version = Some(version);
+                if fields.version.get() != FORMAT_VERSION {
+                    other_version = Some(fields.version.get());
                 }
             }
             if let Ok(meta) = Meta::read(&page, slot) {

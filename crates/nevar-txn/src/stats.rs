@@ -65,7 +65,8 @@ impl Database {
         let shared = &*self.shared;
         let snap = shared.current.load_full();
         let oldest = shared.readers.oldest();
-        let horizons = shared.horizons(&shared.lock_writer(), snap.txn);
+        // Never the writer lock: stats must not wait for (or deadlock with) a write transaction.
+        let horizons = shared.horizons(snap.txn);
         let free = nevar_freelist::load(&shared.store, &snap.free)?.stats(horizons);
         let mut trees = Vec::new();
         for item in Range::new(

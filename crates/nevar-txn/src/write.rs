@@ -4,11 +4,12 @@ use std::ops::{Bound, RangeBounds};
 use std::sync::{Arc, MutexGuard};
 
 use nevar_btree::{BtreeError, Range, Tail, TreeDesc, clear, first, get, insert, last, remove};
+use nevar_freelist::FreeList;
 use nevar_page::TxnId;
 
 use crate::catalog::{self, check_name};
 use crate::db::{Shared, Writer};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, corrupted};
 use crate::options::Durability;
 use crate::read::{TreeIter, bounds, tree_names};
 use crate::snapshot::Snapshot;
@@ -39,6 +40,9 @@ pub struct WriteTxn<'db> {
     pub(crate) writer: MutexGuard<'db, Writer>,
     pub(crate) txn: TxnId,
     pub(crate) roots: Roots,
+    /// The free-page index, owned from begin to commit (which hands it back to the writer
+    /// for the next transaction) or abort (which drops it).
+    pub(crate) freelist: FreeList,
     pub(crate) durability: Durability,
     /// An error left a tree half-changed: only abort is possible.
     pub(crate) failed: bool,
@@ -49,16 +53,16 @@ impl<'db> WriteTxn<'db> {
     pub(crate) fn begin(shared: &'db Shared) -> Result<WriteTxn<'db>> {
         let mut writer = shared.lock_writer();
         let base: Arc<Snapshot> = shared.current.load_full();
-        let txn = base.txn + 1;
-        if writer.freelist.is_none() {
-            writer.freelist = Some(nevar_freelist::load(&shared.store, &base.free)?);
-        }
-        let horizons = shared.horizons(&writer, base.txn);
-        writer
-            .freelist
-            .as_mut()
-            .expect("loaded above")
-            .begin(txn, horizons, base.high_water);
+        // Recovery refuses a meta whose id has no successor, so this cannot overflow.
+        let txn = base
+            .txn
+            .checked_add(1)
+            .ok_or(corrupted(0, "transaction ids exhausted"))?;
+        let mut freelist = match writer.cached_freelist.take() {
+            Some(list) => list,
+            None => nevar_freelist::load(&shared.store, &base.free)?,
+        };
+        freelist.begin(txn, shared.horizons(base.txn), base.high_water);
         writer.dirty.clear();
         Ok(WriteTxn {
             shared,
@@ -69,6 +73,7 @@ impl<'db> WriteTxn<'db> {
                 free: base.free,
                 trees: Vec::new(),
             },
+            freelist,
             durability: shared.options.durability,
             failed: false,
             done: false,
@@ -94,11 +99,10 @@ impl<'db> WriteTxn<'db> {
         if self.failed {
             return Err(Error::TxnFailed);
         }
-        let writer = &mut *self.writer;
         let mut store = WriteStore {
             pager: &self.shared.store.0,
-            dirty: &mut writer.dirty,
-            freelist: writer.freelist.as_mut().expect("loaded at begin"),
+            dirty: &mut self.writer.dirty,
+            freelist: &mut self.freelist,
             txn: self.txn,
         };
         f(&mut store, &mut self.roots).map_err(|e| {
@@ -178,11 +182,11 @@ impl<'db> WriteTxn<'db> {
 }
 
 impl Drop for WriteTxn<'_> {
-    /// Aborts if not committed: the free list reloads from the last commit, dirty pages are
-    /// forgotten (they are free in the committed state).
+    /// Aborts if not committed: this transaction's free list is dropped (the next begins
+    /// reloads it from the last commit) and dirty pages are forgotten (they are free in the
+    /// committed state).
     fn drop(&mut self) {
         if !self.done {
-            self.writer.freelist = None;
             self.writer.dirty.clear();
         }
     }

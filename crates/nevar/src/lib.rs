@@ -34,10 +34,32 @@
 //! Keys are 0 to `page_size / 4` bytes (1,024 on the default 4 KiB pages; the empty key is an
 //! ordinary key), compared bytewise. Values are 0 bytes to 2 GiB - 1; large values live on
 //! contiguous overflow pages and still come back as one slice.
+//!
+//! The crate root lists what applications use. [`storage`] holds the traits for running a
+//! database on other backends; the `testing` module (cargo feature `testing`) holds the
+//! simulated disk and fault injection the crash tests use.
 #![forbid(unsafe_code)]
 
 pub use nevar_txn::{
-    CheckReport, CrashMode, Database, DiskOp, Durability, Error, Fault, FaultyStorage, Options,
-    Problem, ReadTxn, Result, SimulatedDisk, Stats, Storage, StorageCall, Tree, TreeIter,
-    TreeStats, WriteTree, WriteTxn,
+    CheckReport, Database, Durability, Error, Options, Problem, ReadTxn, Result, Stats, Tree,
+    TreeIter, TreeStats, WriteTree, WriteTxn,
 };
+
+/// Backends a database can live on: implement [`Storage`](storage::Storage) (and
+/// [`Region`](storage::Region) for its memory) to run on something other than a file, and
+/// [`Directory`](storage::Directory) for where files are created and renamed. Open with
+/// [`Options::open_storage`] or [`Options::open_in`].
+pub mod storage {
+    pub use nevar_pager::{
+        Access, Directory, FileStorage, OsDirectory, PagerError, Region, Storage,
+    };
+}
+
+/// Test machinery: a simulated disk and directory that produce power-loss images, and a
+/// storage wrapper that fails chosen calls. Behind the cargo feature `testing`.
+#[cfg(feature = "testing")]
+pub mod testing {
+    pub use nevar_pager::{
+        CrashMode, DirOp, DiskOp, Fault, FaultyStorage, SimulatedDir, SimulatedDisk, StorageCall,
+    };
+}

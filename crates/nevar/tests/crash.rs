@@ -7,7 +7,8 @@ mod common;
 use std::sync::{Arc, Mutex};
 
 use common::{Rng, contents, long};
-use nevar::{CrashMode, Database, Durability, Options, SimulatedDisk};
+use nevar::testing::{CrashMode, SimulatedDisk};
+use nevar::{Database, Durability, Options};
 
 type Model = common::Trees;
 

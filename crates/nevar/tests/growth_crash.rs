@@ -10,7 +10,8 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
-use nevar::{CrashMode, Database, DiskOp, Options, SimulatedDisk};
+use nevar::testing::{CrashMode, DiskOp, SimulatedDisk};
+use nevar::{Database, Options};
 
 /// key -> version; the value is `value(key, version)`.
 type Model = BTreeMap<u32, u32>;
@@ -164,6 +165,6 @@ fn power_loss_at_every_growth_step_up_to_a_gibibyte() {
 }
 
 fn disk_len(disk: &SimulatedDisk) -> u64 {
-    use nevar::Storage;
+    use nevar::storage::Storage;
     disk.len().unwrap()
 }

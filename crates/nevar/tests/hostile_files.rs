@@ -13,7 +13,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use common::Rng;
-use nevar::SimulatedDisk;
+use nevar::testing::SimulatedDisk;
 
 /// Generous: a file takes milliseconds; this only turns a hang into a failure.
 const WATCHDOG: Duration = Duration::from_secs(60);

@@ -9,9 +9,8 @@ mod common;
 use std::collections::BTreeMap;
 
 use common::contents;
-use nevar::{
-    CrashMode, Database, Error, Fault, FaultyStorage, Options, SimulatedDisk, StorageCall,
-};
+use nevar::testing::{CrashMode, Fault, FaultyStorage, SimulatedDisk, StorageCall};
+use nevar::{Database, Error, Options};
 
 type Model = common::Trees;
 

@@ -11,7 +11,8 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use nevar::{Database, Error, Options, SimulatedDisk};
+use nevar::testing::SimulatedDisk;
+use nevar::{Database, Error, Options};
 
 const PAGE: usize = 4096;
 const META_BYTES: usize = 192;

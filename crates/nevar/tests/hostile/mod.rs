@@ -17,7 +17,8 @@
 
 use std::sync::OnceLock;
 
-use nevar::{Durability, Options, SimulatedDisk};
+use nevar::testing::SimulatedDisk;
+use nevar::{Durability, Options};
 
 pub const PAGE: usize = 4096;
 pub const MAX_OPS: usize = 16;
