@@ -82,10 +82,12 @@ impl Owners<'_> {
     }
 }
 
-fn error_page(e: &Error) -> PageNo {
-    match e {
-        Error::Corrupted { page, .. } => *page,
-        _ => 0,
+/// The damaged page, when `e` says the file is damaged; any other error (an I/O failure, say)
+/// is not a finding about the file and ends the check as an error.
+fn damaged_page(e: impl Into<Error>) -> Result<PageNo> {
+    match e.into() {
+        Error::Corrupted { page, .. } => Ok(page),
+        other => Err(other),
     }
 }
 
@@ -115,24 +117,26 @@ impl Database {
             pages: snap.high_water,
             ..CheckReport::default()
         };
-        check_tree(store, &snap.catalog, "catalog", &mut owners);
-        check_tree(store, &snap.free, "free-page tree", &mut owners);
+        check_tree(store, &snap.catalog, "catalog", &mut owners)?;
+        check_tree(store, &snap.free, "free-page tree", &mut owners)?;
         match Range::new(store, &snap.catalog, Bound::Unbounded, Bound::Unbounded) {
             Ok(range) => {
                 for item in range {
-                    let Ok((_, value)) = item.map_err(|e| {
-                        owners.problem(error_page(&e.into()), "catalog unreadable".into())
-                    }) else {
-                        break;
+                    let value = match item {
+                        Ok((_, value)) => value,
+                        Err(e) => {
+                            owners.problem(damaged_page(e)?, "catalog unreadable".into());
+                            break;
+                        }
                     };
                     match catalog::decode(value) {
-                        Some(desc) => check_tree(store, &desc, "a user tree", &mut owners),
+                        Some(desc) => check_tree(store, &desc, "a user tree", &mut owners)?,
                         None => owners.problem(snap.catalog.root, "malformed catalog entry".into()),
                     }
                     report.trees += 1;
                 }
             }
-            Err(e) => owners.problem(error_page(&e.into()), "catalog unreadable".into()),
+            Err(e) => owners.problem(damaged_page(e)?, "catalog unreadable".into()),
         }
         match nevar_freelist::load(store, &snap.free) {
             Ok(list) => {
@@ -142,7 +146,7 @@ impl Database {
                     }
                 }
             }
-            Err(e) => owners.problem(error_page(&e.into()), "free-page records unreadable".into()),
+            Err(e) => owners.problem(damaged_page(e)?, "free-page records unreadable".into()),
         }
         let leaked: Vec<PageNo> = owners
             .owner
@@ -159,7 +163,12 @@ impl Database {
     }
 }
 
-fn check_tree(store: &ReadStore, desc: &TreeDesc, who: &'static str, owners: &mut Owners) {
+fn check_tree(
+    store: &ReadStore,
+    desc: &TreeDesc,
+    who: &'static str,
+    owners: &mut Owners,
+) -> Result<()> {
     match verify(store, desc) {
         Ok(found) => {
             for (first, count) in found.pages {
@@ -176,7 +185,28 @@ fn check_tree(store: &ReadStore, desc: &TreeDesc, who: &'static str, owners: &mu
         }
         Err(e) => {
             let e = Error::from(e);
-            owners.problem(error_page(&e), format!("{who}: {e}"));
+            let message = format!("{who}: {e}");
+            owners.problem(damaged_page(e)?, message);
         }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An I/O failure met while checking is an error of the check, not a problem on page 0.
+    #[test]
+    fn only_corruption_becomes_a_problem() {
+        assert_eq!(
+            damaged_page(Error::Corrupted { page: 9, what: "x" }).unwrap(),
+            9
+        );
+        let io = Error::Io {
+            op: "map",
+            source: std::io::Error::from_raw_os_error(5),
+        };
+        assert!(matches!(damaged_page(io), Err(Error::Io { op: "map", .. })));
     }
 }

@@ -1,7 +1,5 @@
 //! Hot backup, compaction and read-only opening.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -13,7 +11,7 @@ type State = BTreeMap<Vec<u8>, Vec<u8>>;
 
 /// A tree's entries; empty when the tree does not exist yet.
 fn contents(db: &Database, tree: &str) -> State {
-    common::contents(db).remove(tree).unwrap_or_default()
+    nevar_testkit::contents(db).remove(tree).unwrap_or_default()
 }
 
 /// Commit `generation` of the writer below: sets `gen`, inserts 50 keys, removes 20.

@@ -2,18 +2,16 @@
 //! dropped, torn at 512 bytes or filled with garbage); each must open, pass `check()` and
 //! hold exactly the last acknowledged durable commit or the one in flight.
 
-mod common;
-
 use std::sync::{Arc, Mutex};
 
-use common::{Rng, contents, long};
 use nevar::testing::{CrashMode, SimulatedDisk};
 use nevar::{Database, Durability, Options};
+use nevar_testkit::{Rng, contents, long};
 
-type Model = common::Trees;
+type Model = nevar_testkit::Trees;
 
 fn seed() -> u64 {
-    common::seed(42)
+    nevar_testkit::seed(42)
 }
 
 fn open(disk: SimulatedDisk) -> nevar::Result<Database> {

@@ -5,15 +5,14 @@
 //! `NEVAR_WRITE_CORPUS=1 cargo test --release -p nevar --test hostile_files` regenerates the
 //! seed corpus (fixed seed, so the same files).
 
-mod common;
 mod hostile;
 
 use std::path::PathBuf;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use common::Rng;
 use nevar::testing::SimulatedDisk;
+use nevar_testkit::Rng;
 
 /// Generous: a file takes milliseconds; this only turns a hang into a failure.
 const WATCHDOG: Duration = Duration::from_secs(60);

@@ -4,15 +4,13 @@
 //! the last commit; and a reopen (from any crash image of the disk) holds the last
 //! acknowledged commit or the one that failed.
 
-mod common;
-
 use std::collections::BTreeMap;
 
-use common::contents;
 use nevar::testing::{CrashMode, Fault, FaultyStorage, SimulatedDisk, StorageCall};
 use nevar::{Database, Error, Options};
+use nevar_testkit::contents;
 
-type Model = common::Trees;
+type Model = nevar_testkit::Trees;
 
 fn options() -> Options {
     Options::new().segment_size(1 << 20)

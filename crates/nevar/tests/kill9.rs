@@ -1,8 +1,6 @@
 //! kill -9: a child commits in a loop and prints each acknowledged commit; the parent kills it
 //! at a random moment, reopens, and checks every acknowledged commit is there.
 
-mod common;
-
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 
@@ -51,9 +49,9 @@ fn kill9_child() {
 
 #[test]
 fn acknowledged_commits_survive_kill_9() {
-    let rounds = if common::long() { 10_000 } else { 200 };
+    let rounds = if nevar_testkit::long() { 10_000 } else { 200 };
     let dir = tempfile::tempdir().unwrap();
-    let mut rng = common::Rng(common::seed(99) | 1);
+    let mut rng = nevar_testkit::Rng(nevar_testkit::seed(99) | 1);
     let (mut acked_total, mut acked_rounds) = (0u64, 0u64);
     for round in 0..rounds {
         // A fresh file every 50 rounds keeps each file (and its check) small.

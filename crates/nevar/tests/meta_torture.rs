@@ -7,8 +7,6 @@
 //! txn ids, high-water mark, flags, the catalog and free-tree roots): bytes 0..192, covered by
 //! the header's checksum together with the zero tail.
 
-mod common;
-
 use std::collections::BTreeMap;
 
 use nevar::testing::SimulatedDisk;
@@ -27,7 +25,7 @@ fn open(image: Vec<u8>) -> nevar::Result<Database> {
 }
 
 fn contents(db: &Database) -> Model {
-    common::contents(db).remove("t").expect("tree t")
+    nevar_testkit::contents(db).remove("t").expect("tree t")
 }
 
 /// Durable images and models after three commits (A, B, C), the file never closed cleanly.

@@ -2,13 +2,11 @@
 //! inside an iteration, on another thread) leaves the database consistent and leak-free once
 //! the transaction is dropped by unwinding, and later transactions work.
 
-mod common;
-
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 
-use common::{Trees, contents as state};
 use nevar::Database;
+use nevar_testkit::{Trees, contents as state};
 
 fn prepared() -> (tempfile::TempDir, Arc<Database>) {
     let dir = tempfile::tempdir().unwrap();
