@@ -14,6 +14,7 @@
 mod flush;
 mod list;
 mod record;
+mod verify;
 
 pub use flush::{FreeStore, flush, load};
 pub use list::{FreeList, FreeStats, Horizons};
@@ -21,3 +22,4 @@ pub use record::{
     EXTENTS_PER_RECORD, Extent, RecordKey, VOLATILE, decode_key, decode_value, encode_key,
     encode_value, is_volatile,
 };
+pub use verify::{FreeListFault, FreeListProblem};

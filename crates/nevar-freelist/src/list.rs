@@ -276,13 +276,34 @@ impl FreeList {
                 });
             let Some((key, i)) = found else { break };
             let extents = self.records.get_mut(&key).expect("key just found");
-            self.high_water = extents.swap_remove(i).0;
+            self.high_water = extents.remove(i).0;
             if extents.is_empty() {
                 self.remove_record(key);
             }
             self.changed.insert(key);
         }
         before - self.high_water
+    }
+
+    /// The transaction begun last.
+    pub(crate) fn txn_id(&self) -> TxnId {
+        self.txn
+    }
+
+    /// The set of volatile record keys (for [`FreeList::verify`]).
+    pub(crate) fn volatile_keys(&self) -> &BTreeSet<RecordKey> {
+        &self.volatile
+    }
+
+    /// Whether record `key` exists.
+    pub(crate) fn has_record(&self, key: RecordKey) -> bool {
+        self.records.contains_key(&key)
+    }
+
+    /// This transaction's frees: (allocated and freed, freed reachable from the durable
+    /// commit, freed written after it).
+    pub(crate) fn txn_extents(&self) -> (&[Extent], &[Extent], &[Extent]) {
+        (&self.txn_free, &self.freed_now, &self.freed_volatile)
     }
 
     /// Free and pending page counts for a transaction that would begin with `horizons`.

@@ -3,6 +3,7 @@
 use std::ops::Bound;
 
 use nevar_btree::{Range, TreeDesc, verify};
+use nevar_freelist::{FreeListFault, Horizons};
 use nevar_page::{PageNo, TxnId, verify_checksum};
 
 use crate::catalog;
@@ -16,8 +17,33 @@ use crate::store::ReadStore;
 pub struct Problem {
     /// Where.
     pub page: PageNo,
-    /// What.
+    /// What kind of problem, for tools that act on it (such as the free-list repair).
+    pub kind: ProblemKind,
+    /// What, in words.
     pub what: String,
+}
+
+/// The kinds of [`Problem`]. The first three concern only the free-page index, which can be
+/// rebuilt from what the trees reach ([`Database::rebuild_free_list`]); any other damage
+/// cannot be repaired that way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ProblemKind {
+    /// Neither reachable from a tree nor free: space lost until repaired.
+    Leaked,
+    /// Free twice over in the free-page index.
+    FreeTwice,
+    /// In the free-page index although a tree uses it: the next allocation would overwrite it.
+    FreeButUsed,
+    /// Any other damage: a checksum, a tree's structure, a page claimed by two trees.
+    Damaged,
+}
+
+impl CheckReport {
+    /// Whether every problem is one a free-list rebuild fixes.
+    pub fn only_free_list_problems(&self) -> bool {
+        self.problems.iter().all(|p| p.kind != ProblemKind::Damaged)
+    }
 }
 
 /// What [`Database::check`] found.
@@ -40,6 +66,9 @@ impl CheckReport {
     }
 }
 
+/// The owner name of free pages.
+const FREE_LIST: &str = "the free list";
+
 /// Who owns each page below the high-water mark.
 struct Owners<'p> {
     owner: Vec<Option<&'static str>>,
@@ -58,7 +87,8 @@ impl Owners<'_> {
         if end > known {
             // One problem for the whole range: a damaged length must not cost a loop per page.
             let from = first.max(known);
-            self.problem(
+            self.problem_of(
+                ProblemKind::Damaged,
                 from,
                 format!(
                     "{who} references {} pages beyond the high-water mark",
@@ -70,7 +100,13 @@ impl Owners<'_> {
             match &mut self.owner[page as usize] {
                 Some(other) => {
                     let other = *other;
-                    self.problem(page, format!("page claimed by both {other} and {who}"))
+                    let kind = match (other == FREE_LIST, who == FREE_LIST) {
+                        (true, true) => ProblemKind::FreeTwice,
+                        (true, false) | (false, true) => ProblemKind::FreeButUsed,
+                        (false, false) => ProblemKind::Damaged,
+                    };
+                    let what = format!("page claimed by both {other} and {who}");
+                    self.problem_of(kind, page, what)
                 }
                 slot => *slot = Some(who),
             }
@@ -78,7 +114,11 @@ impl Owners<'_> {
     }
 
     fn problem(&mut self, page: PageNo, what: String) {
-        self.problems.push(Problem { page, what });
+        self.problem_of(ProblemKind::Damaged, page, what);
+    }
+
+    fn problem_of(&mut self, kind: ProblemKind, page: PageNo, what: String) {
+        self.problems.push(Problem { page, kind, what });
     }
 }
 
@@ -139,10 +179,22 @@ impl Database {
             Err(e) => owners.problem(damaged_page(e)?, "catalog unreadable".into()),
         }
         match nevar_freelist::load(store, &snap.free) {
-            Ok(list) => {
+            Ok(mut list) => {
+                // Overlaps and extents out of range show below as pages claimed twice or past
+                // the high-water mark; `verify` adds records that contradict each other.
+                list.begin(
+                    snap.txn.saturating_add(1),
+                    Horizons::default(),
+                    snap.high_water,
+                );
+                if let Err(p) = list.verify()
+                    && p.kind == FreeListFault::Malformed
+                {
+                    owners.problem(p.page, p.to_string());
+                }
                 for (_, extents) in list.records() {
                     for &(start, len) in extents {
-                        owners.claim(start, len, "the free list");
+                        owners.claim(start, len, FREE_LIST);
                     }
                 }
             }
@@ -156,7 +208,11 @@ impl Database {
             .map(|(p, _)| p as PageNo)
             .collect();
         for page in leaked {
-            owners.problem(page, "page leaked: neither reachable nor free".into());
+            owners.problem_of(
+                ProblemKind::Leaked,
+                page,
+                "page leaked: neither reachable nor free".into(),
+            );
         }
         report.problems = owners.problems;
         Ok(report)

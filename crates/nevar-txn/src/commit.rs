@@ -53,6 +53,7 @@ impl WriteTxn<'_> {
             self.freelist.trim_tail();
         }
         self.change(|store, roots| flush(store, &mut roots.free))?;
+        debug_assert_eq!(self.freelist.verify(), Ok(()), "free list broken at commit");
         let result = self.write_out(clean, &span);
         if result.is_err() {
             // Pages or the meta may be half-written: refuse further writes until reopened.
@@ -66,7 +67,10 @@ impl WriteTxn<'_> {
         let writer = &mut *self.writer;
         let runs: Vec<_> = writer.dirty.runs().collect();
         for &(no, count) in &runs {
-            seal(pager.run_mut(&mut writer.dirty, no, u64::from(count))?, no)?;
+            let bytes = pager.run_mut(&mut writer.dirty, no, u64::from(count))?;
+            #[cfg(debug_assertions)]
+            check_sealable(bytes, no, count, self.txn);
+            seal(bytes, no)?;
         }
         let snapshot = Snapshot {
             txn: self.txn,
@@ -96,6 +100,40 @@ impl WriteTxn<'_> {
         self.done = true;
         Ok(())
     }
+}
+
+/// Debug check of a dirty run about to be sealed: a tree page of this transaction, at its own
+/// number, one page long unless it is an overflow run of exactly `count` pages. A page that
+/// fails was never initialized (still poison) or was written through a stale number.
+#[cfg(debug_assertions)]
+fn check_sealable(bytes: &[u8], no: nevar_page::PageNo, count: u32, txn: nevar_page::TxnId) {
+    use nevar_page::PageKind;
+    let h = nevar_page::header(bytes, no).expect("a dirty run holds a header");
+    let kind = PageKind::from_byte(h.kind);
+    assert!(
+        matches!(
+            kind,
+            Some(PageKind::Branch | PageKind::Leaf | PageKind::Overflow)
+        ),
+        "dirty page {no}: kind byte {:#x} is no tree page",
+        h.kind
+    );
+    assert_eq!(h.page_no.get(), no, "dirty page {no} names another page");
+    assert_eq!(
+        h.txn_id.get(),
+        txn,
+        "dirty page {no} names another transaction"
+    );
+    let expected = if kind == Some(PageKind::Overflow) {
+        count
+    } else {
+        1
+    };
+    assert_eq!(
+        h.run_pages.get(),
+        expected,
+        "dirty page {no}: wrong run length"
+    );
 }
 
 /// Cuts the file when more than half of it lies beyond the (durable) high-water mark, leaving

@@ -81,6 +81,14 @@ pub enum Error {
     /// The database was opened read-only.
     #[error("the database was opened read-only")]
     ReadOnly,
+    /// A repair was refused: the check found damage a free-list rebuild cannot fix.
+    #[error("not repairable: {problems} problems, among them {first}")]
+    NotRepairable {
+        /// Problems the check found.
+        problems: usize,
+        /// The first problem a rebuild cannot fix, with its page.
+        first: String,
+    },
     /// An [`Options`](crate::Options) setting is out of range; nothing was opened.
     #[error("invalid option {option}: must be {why}")]
     InvalidOption {

@@ -16,15 +16,17 @@ mod options;
 mod read;
 mod readers;
 mod recovery;
+mod repair;
 mod snapshot;
 mod stats;
 mod store;
 mod write;
 
-pub use check::{CheckReport, Problem};
+pub use check::{CheckReport, Problem, ProblemKind};
 pub use db::Database;
 pub use error::{Error, Result};
 pub use options::{Durability, Options};
 pub use read::{ReadTxn, Tree, TreeIter};
+pub use repair::RepairReport;
 pub use stats::{Stats, TreeStats};
 pub use write::{WriteTree, WriteTxn};

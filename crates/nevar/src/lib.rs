@@ -41,8 +41,8 @@
 #![forbid(unsafe_code)]
 
 pub use nevar_txn::{
-    CheckReport, Database, Durability, Error, Options, Problem, ReadTxn, Result, Stats, Tree,
-    TreeIter, TreeStats, WriteTree, WriteTxn,
+    CheckReport, Database, Durability, Error, Options, Problem, ProblemKind, ReadTxn, RepairReport,
+    Result, Stats, Tree, TreeIter, TreeStats, WriteTree, WriteTxn,
 };
 
 /// Backends a database can live on: implement [`Storage`](storage::Storage) (and
