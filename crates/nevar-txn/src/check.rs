@@ -35,6 +35,8 @@ pub enum ProblemKind {
     FreeTwice,
     /// In the free-page index although a tree uses it: the next allocation would overwrite it.
     FreeButUsed,
+    /// Free-page records that contradict each other (out of order, say).
+    FreeListMalformed,
     /// Any other damage: a checksum, a tree's structure, a page claimed by two trees.
     Damaged,
 }
@@ -190,7 +192,7 @@ impl Database {
                 if let Err(p) = list.verify()
                     && p.kind == FreeListFault::Malformed
                 {
-                    owners.problem(p.page, p.to_string());
+                    owners.problem_of(ProblemKind::FreeListMalformed, p.page, p.to_string());
                 }
                 for (_, extents) in list.records() {
                     for &(start, len) in extents {

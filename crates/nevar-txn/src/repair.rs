@@ -16,7 +16,7 @@ use nevar_freelist::FreeList;
 use nevar_page::PageNo;
 
 use crate::catalog;
-use crate::check::{CheckReport, ProblemKind};
+use crate::check::ProblemKind;
 use crate::db::Database;
 use crate::error::{Error, Result, corrupted};
 use crate::options::Durability;
@@ -140,7 +140,7 @@ fn unreachable_extents(
 
 /// What a clean check after a repair proves.
 #[cfg(test)]
-fn assert_repaired(db: &Database) -> CheckReport {
+fn assert_repaired(db: &Database) -> crate::check::CheckReport {
     let report = db.check().unwrap();
     assert!(report.is_clean(), "{:?}", report.problems);
     report
@@ -194,7 +194,7 @@ mod tests {
         w.commit().unwrap();
     }
 
-    fn kinds(report: &CheckReport) -> Vec<ProblemKind> {
+    fn kinds(report: &crate::check::CheckReport) -> Vec<ProblemKind> {
         report.problems.iter().map(|p| p.kind).collect()
     }
 

@@ -1,7 +1,22 @@
 //! `nevar stat`: the figures of a database, as text or JSON.
 
+use std::path::Path;
+
 use nevar::{Database, Stats, TreeStats};
 use serde_json::{Value, json};
+
+use crate::common::{CliResult, Outcome, open_read_only};
+
+pub fn run(file: &Path, tree: Option<&str>, json_out: bool) -> CliResult {
+    let db = open_read_only(file)?;
+    let (stats, trees) = gather(&db, tree)?;
+    if json_out {
+        println!("{:#}", json(&stats, &trees));
+    } else {
+        print!("{}", text(&stats, &trees));
+    }
+    Ok(Outcome::Done)
+}
 
 /// One tree's figures plus its fill, which costs a walk of the tree.
 pub struct TreeFigures {
