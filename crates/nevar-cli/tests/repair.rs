@@ -26,16 +26,17 @@ fn prepare(dir: &Path) -> PathBuf {
     let db = Options::new().open(&path).unwrap();
     for round in 0u32..6 {
         let mut w = db.begin_write().unwrap();
-        let mut t = w.open_tree("t").unwrap();
-        for i in 0u32..500 {
-            let key = (i * 13 + round).to_be_bytes();
-            if round % 2 == 1 && i % 2 == 0 {
-                t.remove(&key).unwrap();
-            } else {
-                t.insert(&key, &[round as u8; 60]).unwrap();
+        {
+            let mut t = w.open_tree("t").unwrap();
+            for i in 0u32..500 {
+                let key = (i * 13 + round).to_be_bytes();
+                if round % 2 == 1 && i % 2 == 0 {
+                    t.remove(&key).unwrap();
+                } else {
+                    t.insert(&key, &[round as u8; 60]).unwrap();
+                }
             }
         }
-        drop(t);
         w.commit().unwrap();
     }
     drop(db);
