@@ -108,49 +108,44 @@ impl Results {
         out
     }
 
-    /// A bar chart of each engine's time (or size) relative to LMDB's, per phase.
+    /// A horizontal bar chart: one labelled row per phase, the engines' bars side by side,
+    /// each engine's time (or size) relative to LMDB's with the ratio printed at the bar's end.
+    /// Phases without a meaningful time (LMDB under a millisecond, such as `len()`) are left out.
     pub fn chart(&self, path: &Path, engines: &[String]) {
         use plotters::prelude::*;
-        let rows: Vec<_> = self
+        use plotters::style::text_anchor::{HPos, Pos, VPos};
+        let rows: Vec<&String> = self
             .rows
             .iter()
-            .filter(|(p, _)| self.get(p, "lmdb").is_some())
+            .map(|(p, _)| p)
+            .filter(|p| self.get(p, "lmdb").is_some_and(|m| m.value() >= 1.0))
             .collect();
-        let root = SVGBackend::new(path, (1200, 640)).into_drawing_area();
-        root.fill(&WHITE).unwrap();
+        let ratio = |phase: &str, engine: &str| -> Option<f64> {
+            Some(self.get(phase, engine)?.value() / self.get(phase, "lmdb")?.value())
+        };
         let max = rows
             .iter()
-            .flat_map(|(p, cells)| {
-                cells.iter().map(move |(e, m)| {
-                    m.value() / self.get(p, "lmdb").unwrap().value().max(1e-9)
-                        + 0.0 * e.len() as f64
-                })
-            })
+            .flat_map(|p| engines.iter().filter_map(|e| ratio(p, e)))
             .fold(1.0f64, f64::max)
             .min(20.0);
+        let height = 80 + 26 * engines.len() as u32 * rows.len() as u32;
+        let root = SVGBackend::new(path, (1000, height)).into_drawing_area();
+        root.fill(&WHITE).unwrap();
         let mut chart = ChartBuilder::on(&root)
             .caption(
                 "time (or size) relative to LMDB, lower is better",
-                ("sans-serif", 22),
+                ("sans-serif", 20),
             )
             .margin(12)
-            .x_label_area_size(150)
-            .y_label_area_size(50)
-            .build_cartesian_2d(0f64..rows.len() as f64, 0f64..max * 1.1)
+            .x_label_area_size(30)
+            .y_label_area_size(170)
+            .build_cartesian_2d(0f64..max * 1.2, 0f64..rows.len() as f64)
             .unwrap();
         chart
             .configure_mesh()
-            .x_labels(rows.len())
-            .x_label_formatter(&|x| {
-                rows.get(*x as usize)
-                    .map(|r| r.0.clone())
-                    .unwrap_or_default()
-            })
-            .x_label_style(
-                ("sans-serif", 12)
-                    .into_font()
-                    .transform(FontTransform::Rotate90),
-            )
+            .disable_y_mesh()
+            .y_labels(0)
+            .x_desc("x LMDB")
             .draw()
             .unwrap();
         let colors = [
@@ -158,32 +153,83 @@ impl Results {
             RGBColor(67, 147, 195),
             RGBColor(120, 120, 120),
         ];
-        let width = 0.8 / engines.len() as f64;
+        let band = 0.8 / engines.len() as f64;
+        // Row `i` from the top: the first phase is drawn highest.
+        let top = |i: usize| rows.len() as f64 - i as f64 - 0.1;
         for (ei, engine) in engines.iter().enumerate() {
-            let bars = rows.iter().enumerate().filter_map(|(i, (phase, _))| {
-                let v = (self.get(phase, engine)?.value()
-                    / self.get(phase, "lmdb")?.value().max(1e-9))
-                .min(max * 1.1);
-                let x0 = i as f64 + 0.1 + ei as f64 * width;
-                Some(Rectangle::new(
-                    [(x0, 0.0), (x0 + width, v)],
-                    colors[ei % 3].filled(),
-                ))
-            });
+            let color = colors[ei % colors.len()];
+            let bars: Vec<(f64, f64, f64)> = rows
+                .iter()
+                .enumerate()
+                .filter_map(|(i, phase)| {
+                    let y1 = top(i) - ei as f64 * band;
+                    Some((ratio(phase, engine)?, y1 - band * 0.9, y1))
+                })
+                .collect();
             chart
-                .draw_series(bars)
+                .draw_series(bars.iter().map(|&(v, y0, y1)| {
+                    Rectangle::new([(0.0, y0), (v.min(max * 1.2), y1)], color.filled())
+                }))
                 .unwrap()
                 .label(engine.as_str())
                 .legend(move |(x, y)| {
-                    Rectangle::new([(x, y - 5), (x + 10, y + 5)], colors[ei % 3].filled())
+                    Rectangle::new([(x, y - 5), (x + 10, y + 5)], color.filled())
                 });
+            let label = ("sans-serif", 12).into_font().color(&BLACK);
+            chart
+                .draw_series(bars.iter().map(|&(v, y0, y1)| {
+                    let at = (v.min(max * 1.2), (y0 + y1) / 2.0);
+                    Text::new(
+                        format!(" {v:.2}x"),
+                        at,
+                        label.clone().pos(Pos::new(HPos::Left, VPos::Center)),
+                    )
+                }))
+                .unwrap();
+        }
+        let name_style = ("sans-serif", 13)
+            .into_font()
+            .color(&BLACK)
+            .pos(Pos::new(HPos::Right, VPos::Center));
+        for (i, phase) in rows.iter().enumerate() {
+            let (x, y) = chart.backend_coord(&(0.0, top(i) - 0.4));
+            root.draw(&Text::new(
+                phase.to_string(),
+                (x - 8, y),
+                name_style.clone(),
+            ))
+            .unwrap();
         }
         chart
             .configure_series_labels()
+            .position(SeriesLabelPosition::LowerRight)
             .border_style(BLACK)
             .background_style(WHITE)
             .draw()
             .unwrap();
         root.present().unwrap();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_chart_has_one_labelled_row_per_timed_phase() {
+        let mut results = Results::default();
+        for (engine, ms) in [("nevar", 90.0), ("lmdb", 100.0), ("redb", 150.0)] {
+            results.add("random reads", engine, Measure::Ms(ms));
+            results.add("len", engine, Measure::Ms(0.0));
+            results.add("file size", engine, Measure::Bytes(10 << 20));
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("chart.svg");
+        let engines: Vec<String> = ["nevar", "lmdb", "redb"].map(String::from).to_vec();
+        results.chart(&path, &engines);
+        let svg = std::fs::read_to_string(&path).unwrap();
+        assert!(svg.contains("random reads") && svg.contains("file size"));
+        assert!(!svg.contains(">len<"), "phases without a time are left out");
+        assert!(svg.contains("0.90x") && svg.contains("1.50x"));
     }
 }
