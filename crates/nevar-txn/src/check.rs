@@ -23,7 +23,7 @@ pub struct Problem {
     pub what: String,
 }
 
-/// The kinds of [`Problem`]. The first three concern only the free-page index, which can be
+/// The kinds of [`Problem`]. The first four concern only the free-page index, which can be
 /// rebuilt from what the trees reach ([`Database::rebuild_free_list`]); any other damage
 /// cannot be repaired that way.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,6 +70,34 @@ impl CheckReport {
 
 /// The owner name of free pages.
 const FREE_LIST: &str = "the free list";
+/// The owner name of the free-page tree's own pages.
+const FREE_TREE: &str = "free-page tree";
+
+/// A finished check: the report, and who owns each page below the high-water mark (the first
+/// claimant, `None` for a leaked page).
+pub(crate) struct Audit {
+    pub report: CheckReport,
+    owner: Vec<Option<&'static str>>,
+}
+
+impl Audit {
+    /// Pages past the metas that neither the catalog nor a user tree holds (free, leaked, or
+    /// the free-page tree's own pages), as sorted extents: what a rebuilt free list holds.
+    pub fn unused_extents(&self) -> Vec<(PageNo, u64)> {
+        let mut extents: Vec<(PageNo, u64)> = Vec::new();
+        for (page, owner) in self.owner.iter().enumerate().skip(META_SLOTS as usize) {
+            if !matches!(owner, None | Some(FREE_LIST) | Some(FREE_TREE)) {
+                continue;
+            }
+            let page = page as PageNo;
+            match extents.last_mut() {
+                Some((s, l)) if *s + *l == page && *l < u64::from(u32::MAX) => *l += 1,
+                _ => extents.push((page, 1)),
+            }
+        }
+        extents
+    }
+}
 
 /// Who owns each page below the high-water mark.
 struct Owners<'p> {
@@ -143,7 +171,12 @@ impl Database {
 
     /// [`check`](Database::check), calling `progress(pages accounted for, total pages)` as it
     /// goes (often: keep the callback cheap).
-    pub fn check_with_progress(&self, mut progress: impl FnMut(u64, u64)) -> Result<CheckReport> {
+    pub fn check_with_progress(&self, progress: impl FnMut(u64, u64)) -> Result<CheckReport> {
+        Ok(self.audit(progress)?.report)
+    }
+
+    /// The check, keeping the page ownership it found.
+    pub(crate) fn audit(&self, mut progress: impl FnMut(u64, u64)) -> Result<Audit> {
         let read = self.begin_read()?;
         let snap = read.snapshot();
         let store = &self.shared.store;
@@ -160,7 +193,7 @@ impl Database {
             ..CheckReport::default()
         };
         check_tree(store, &snap.catalog, "catalog", &mut owners)?;
-        check_tree(store, &snap.free, "free-page tree", &mut owners)?;
+        check_tree(store, &snap.free, FREE_TREE, &mut owners)?;
         match Range::new(store, &snap.catalog, Bound::Unbounded, Bound::Unbounded) {
             Ok(range) => {
                 for item in range {
@@ -217,7 +250,10 @@ impl Database {
             );
         }
         report.problems = owners.problems;
-        Ok(report)
+        Ok(Audit {
+            report,
+            owner: owners.owner,
+        })
     }
 }
 

@@ -48,11 +48,8 @@ impl Database {
 
     /// [`copy_to`](Database::copy_to) for file `name` of any [`Directory`].
     pub fn copy_into(&self, dir: Arc<dyn Directory>, name: &str, compact: bool) -> Result<()> {
-        let target = Location {
-            dir,
-            name: name.to_owned(),
-        };
-        if target.len()?.unwrap_or(0) > 0 {
+        let target = Location::new(dir, name);
+        if target.holds_bytes()? {
             return Err(refuse(
                 "copy",
                 std::io::ErrorKind::AlreadyExists,

@@ -47,6 +47,14 @@ impl Staging {
 }
 
 impl Location {
+    /// File `name` of `dir`.
+    pub fn new(dir: Arc<dyn Directory>, name: &str) -> Location {
+        Location {
+            dir,
+            name: name.to_owned(),
+        }
+    }
+
     /// The temporary file a `staging` of this location is built in.
     pub fn staging(&self, staging: Staging) -> Location {
         Location {
@@ -55,9 +63,9 @@ impl Location {
         }
     }
 
-    /// The file's length, `None` when it does not exist.
-    pub fn len(&self) -> Result<Option<u64>> {
-        Ok(self.dir.file_len(&self.name)?)
+    /// Whether the file exists and holds at least one byte.
+    pub fn holds_bytes(&self) -> Result<bool> {
+        Ok(self.dir.file_len(&self.name)?.is_some_and(|len| len > 0))
     }
 
     /// Opens (creating when missing and writable) and locks the file.

@@ -97,17 +97,15 @@ impl Options {
     /// in crash tests.
     pub fn open_in(mut self, dir: Arc<dyn Directory>, name: &str) -> Result<Database> {
         self.validate()?;
-        let location = Location {
-            dir,
-            name: name.to_owned(),
-        };
+        let location = Location::new(dir, name);
         self.location = Some(location.clone());
-        if self.read_only {
-            let storage = location.open(Access::ReadOnly)?;
-            return Database::open_with(recovery::open(storage, &self)?, self);
-        }
-        if location.len()?.unwrap_or(0) > 0 {
-            let storage = location.open(Access::ReadWrite)?;
+        if self.read_only || location.holds_bytes()? {
+            let access = if self.read_only {
+                Access::ReadOnly
+            } else {
+                Access::ReadWrite
+            };
+            let storage = location.open(access)?;
             return Database::open_with(recovery::open(storage, &self)?, self);
         }
         let opened = create_at(&location, &self)?;
@@ -119,10 +117,8 @@ impl Options {
     /// can leave zeros, which a later open refuses. Prefer [`open_in`](Options::open_in).
     pub fn open_storage(self, storage: Box<dyn Storage>) -> Result<Database> {
         self.validate()?;
-        let opened = if storage.len()? == 0 {
-            if self.read_only {
-                return Err(Error::NotADatabase);
-            }
+        // Read-only, empty storage goes to `recovery::open`, which refuses it as no database.
+        let opened = if storage.len()? == 0 && !self.read_only {
             recovery::create(storage, &self)?
         } else {
             recovery::open(storage, &self)?
@@ -154,7 +150,7 @@ fn create_at(location: &Location, options: &Options) -> Result<recovery::Opened>
     let staging = location.staging(Staging::Create);
     let storage = staging.open_empty()?;
     // Another handle may have finished creating the file since we looked: then open that.
-    if location.len()?.unwrap_or(0) > 0 {
+    if location.holds_bytes()? {
         drop(storage);
         staging.remove()?;
         return recovery::open(location.open(Access::ReadWrite)?, options);

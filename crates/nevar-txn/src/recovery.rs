@@ -92,10 +92,6 @@ pub(crate) fn create(storage: Box<dyn Storage>, options: &Options) -> Result<Ope
         catalog: TreeDesc::default(),
         free: TreeDesc::default(),
     };
-    debug_assert_eq!(
-        pager.file_pages(),
-        pager.storage().len()? / pager.page_size() as u64
-    );
     let mut dirty = Dirty::new();
     for slot in 0..META_SLOTS {
         write_meta(&pager, &mut dirty, slot, snapshot, false)?;

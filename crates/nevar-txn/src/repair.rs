@@ -9,19 +9,13 @@
 //! durable. So every page found free is recorded as freed by the rebuild itself (reusable
 //! once it is durable), and the new free tree's own pages come from growth.
 
-use std::ops::Bound;
-
-use nevar_btree::{Range, TreeDesc, verify};
+use nevar_btree::TreeDesc;
 use nevar_freelist::FreeList;
-use nevar_page::PageNo;
 
-use crate::catalog;
 use crate::check::ProblemKind;
 use crate::db::Database;
-use crate::error::{Error, Result, corrupted};
+use crate::error::{Error, Result};
 use crate::options::Durability;
-use crate::recovery::META_SLOTS;
-use crate::store::ReadStore;
 
 /// What [`Database::rebuild_free_list`] fixed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -40,11 +34,12 @@ pub struct RepairReport {
 
 impl Database {
     /// Checks the database and, when the only problems concern the free-page index (leaked
-    /// pages, pages free twice, free pages a tree uses), rebuilds that index from what the
+    /// pages, pages free twice, free pages a tree uses, malformed records), rebuilds that index from what the
     /// trees reach and commits it durably. Any other problem is refused with
     /// [`Error::NotRepairable`] and nothing is written: the report names the damage.
     pub fn rebuild_free_list(&self) -> Result<RepairReport> {
-        let before = self.check()?;
+        let audit = self.audit(|_, _| {})?;
+        let before = &audit.report;
         if !before.only_free_list_problems() {
             return Err(Error::NotRepairable {
                 problems: before.problems.len(),
@@ -71,11 +66,8 @@ impl Database {
                 first: "the database changed during the repair; run it again".into(),
             });
         }
-        let free = unreachable_extents(
-            &self.shared.store,
-            &w.roots.catalog,
-            w.freelist.high_water(),
-        )?;
+        // The audit's snapshot is this transaction's base, so its page ownership holds here.
+        let free = audit.unused_extents();
         let mut list = FreeList::from_records(Default::default());
         list.begin(
             w.txn,
@@ -98,46 +90,6 @@ impl Database {
     }
 }
 
-/// Pages `META_SLOTS..high_water` that neither the catalog nor a user tree reaches, as
-/// sorted extents.
-fn unreachable_extents(
-    store: &ReadStore,
-    catalog_desc: &TreeDesc,
-    high_water: PageNo,
-) -> Result<Vec<(PageNo, u64)>> {
-    let mut used = vec![false; high_water as usize];
-    let mut mark = |desc: &TreeDesc| -> Result<()> {
-        for (first, count) in verify(store, desc)?.pages {
-            let end = first.saturating_add(count);
-            if end > high_water {
-                return Err(corrupted(first, "tree page beyond the high-water mark"));
-            }
-            used[first as usize..end as usize]
-                .iter_mut()
-                .for_each(|u| *u = true);
-        }
-        Ok(())
-    };
-    mark(catalog_desc)?;
-    for item in Range::new(store, catalog_desc, Bound::Unbounded, Bound::Unbounded)? {
-        let (_, value) = item?;
-        let desc = catalog::decode(value)
-            .ok_or(corrupted(catalog_desc.root, "malformed catalog entry"))?;
-        mark(&desc)?;
-    }
-    let mut extents: Vec<(PageNo, u64)> = Vec::new();
-    for page in META_SLOTS..high_water {
-        if used[page as usize] {
-            continue;
-        }
-        match extents.last_mut() {
-            Some((s, l)) if *s + *l == page && *l < u64::from(u32::MAX) => *l += 1,
-            _ => extents.push((page, 1)),
-        }
-    }
-    Ok(extents)
-}
-
 /// What a clean check after a repair proves.
 #[cfg(test)]
 fn assert_repaired(db: &Database) -> crate::check::CheckReport {
@@ -150,7 +102,10 @@ fn assert_repaired(db: &Database) -> crate::check::CheckReport {
 mod tests {
     use std::os::unix::fs::FileExt;
 
+    use nevar_page::PageNo;
+
     use super::*;
+    use crate::catalog;
     use crate::options::Options;
 
     /// A database with a busy tree `t` (several commits of inserts and removes, so the free

@@ -182,7 +182,7 @@ impl<'db> WriteTxn<'db> {
 }
 
 impl Drop for WriteTxn<'_> {
-    /// Aborts if not committed: this transaction's free list is dropped (the next begins
+    /// Aborts if not committed: this transaction's free list is dropped (the next begin
     /// reloads it from the last commit) and dirty pages are forgotten (they are free in the
     /// committed state).
     fn drop(&mut self) {

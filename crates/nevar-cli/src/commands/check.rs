@@ -3,7 +3,7 @@
 use std::io::IsTerminal;
 use std::path::Path;
 
-use nevar::Options;
+use nevar::{CheckReport, Options};
 
 use crate::common::{CliResult, Outcome, open_existing, open_read_only};
 
@@ -34,15 +34,10 @@ pub fn run(path: &Path, repair: bool) -> CliResult {
         bar.finish_and_clear();
     }
     if report.is_clean() {
-        println!(
-            "clean: txn {}, {} pages, {} trees",
-            report.txn, report.pages, report.trees
-        );
+        print_clean(&report);
         return Ok(Outcome::Done);
     }
-    for problem in &report.problems {
-        println!("page {}: {}", problem.page, problem.what);
-    }
+    print_problems(&report);
     println!(
         "{} problems in txn {} ({} pages, {} trees)",
         report.problems.len(),
@@ -62,9 +57,7 @@ fn run_repair(path: &Path) -> CliResult {
         return Ok(Outcome::Done);
     }
     if !before.only_free_list_problems() {
-        for problem in &before.problems {
-            println!("page {}: {}", problem.page, problem.what);
-        }
+        print_problems(&before);
         println!(
             "not repaired: {} problems, some in the trees themselves; the file is unchanged",
             before.problems.len()
@@ -80,14 +73,23 @@ fn run_repair(path: &Path) -> CliResult {
     );
     let after = db.check()?;
     if !after.is_clean() {
-        for problem in &after.problems {
-            println!("page {}: {}", problem.page, problem.what);
-        }
+        print_problems(&after);
         return Ok(Outcome::Failed);
     }
+    print_clean(&after);
+    Ok(Outcome::Done)
+}
+
+fn print_clean(report: &CheckReport) {
     println!(
         "clean: txn {}, {} pages, {} trees",
-        after.txn, after.pages, after.trees
+        report.txn, report.pages, report.trees
     );
-    Ok(Outcome::Done)
+}
+
+/// One line per problem, with its page.
+fn print_problems(report: &CheckReport) {
+    for problem in &report.problems {
+        println!("page {}: {}", problem.page, problem.what);
+    }
 }
