@@ -139,12 +139,18 @@ mod tests {
             .root
     }
 
-    /// Commits a transaction whose free list also holds `pages` (as a damaged file would).
+    /// Commits a transaction whose free tree also holds `pages`, as a damaged file's would:
+    /// one extra record per page, written straight into the tree, past the in-memory free
+    /// list (which debug builds verify at commit, and would refuse).
     fn commit_with_extra_free(db: &Database, pages: &[PageNo]) {
         let mut w = db.begin_write().unwrap();
         w.open_tree("t").unwrap().insert(b"poke", b"x").unwrap();
-        for &p in pages {
-            w.freelist.free(p, 1, false, 0);
+        let txn = w.txn;
+        for (seq, &p) in pages.iter().enumerate() {
+            let key = nevar_freelist::encode_key((txn, 1000 + seq as u32));
+            let value = nevar_freelist::encode_value(&[(p, 1)]);
+            w.change(|store, roots| nevar_btree::insert(store, &mut roots.free, &key, &value))
+                .unwrap();
         }
         w.commit().unwrap();
     }
