@@ -52,10 +52,10 @@ impl<'a> Cursor<'a> {
                         Seek::Last => branch.len() - 1,
                         Seek::Ge(k, _) | Seek::Le(k, _) => branch.search(k)?,
                     };
-                    let (child, txn) = branch.child(i)?;
+                    let child = branch.child(i)?;
                     path.push((branch, i));
                     level -= 1;
-                    node = load(store, child, txn, level)?;
+                    node = load(store, child, level)?;
                 }
             }
         };
@@ -120,9 +120,9 @@ impl<'a> Cursor<'a> {
         // Descend along the edge facing us.
         loop {
             let (branch, i) = *self.path.last().expect("non-empty path");
-            let (child, txn) = branch.child(i)?;
+            let child = branch.child(i)?;
             let level = self.depth - self.path.len() as u32;
-            match load(store, child, txn, level)? {
+            match load(store, child, level)? {
                 Node::Leaf(leaf) => {
                     if leaf.is_empty() {
                         return Err(corrupted(leaf.page_no(), "empty leaf in a non-empty tree"));

@@ -1,6 +1,6 @@
 //! The descriptor that names a tree.
 
-use nevar_page::{PageNo, TreeRoot, TxnId};
+use nevar_page::{ChildRef, PageNo, TreeRoot, TxnId};
 
 /// Where a tree's root is and what the tree holds. Stored by the caller (the meta page, the
 /// catalog) as a [`TreeRoot`].
@@ -23,6 +23,19 @@ pub struct TreeDesc {
 }
 
 impl TreeDesc {
+    /// The root as a parent would record it.
+    pub fn root_ref(&self) -> ChildRef {
+        ChildRef {
+            page: self.root,
+            txn: self.root_txn,
+        }
+    }
+
+    /// Makes `root` the tree's root (depth and counts are the caller's to adjust).
+    pub fn set_root(&mut self, root: ChildRef) {
+        (self.root, self.root_txn) = (root.page, root.txn);
+    }
+
     /// All pages the tree owns.
     pub fn total_pages(&self) -> u64 {
         // Saturating: a damaged descriptor's counts must not overflow.

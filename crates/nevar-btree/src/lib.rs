@@ -13,11 +13,13 @@
 
 mod cursor;
 mod desc;
+mod edit;
 mod error;
 mod mem;
 mod node;
 mod rebalance;
 mod recent;
+mod split;
 mod store;
 mod tail;
 mod value;

@@ -1,6 +1,6 @@
 //! Loading nodes on descent, and the point reads built on it.
 
-use nevar_page::{Branch, Leaf, PageNo, TxnId, header};
+use nevar_page::{Branch, ChildRef, Leaf, header};
 
 use crate::desc::TreeDesc;
 use crate::error::{Result, corrupted};
@@ -17,16 +17,17 @@ pub(crate) enum Node<'a> {
     Branch(Branch<'a>),
 }
 
-/// Loads page `no` as the node at `level` (1 = leaf), written by `txn` as its parent recorded.
+/// Loads `node` as the node at `level` (1 = leaf), checking that it was written by the
+/// transaction its parent recorded.
 #[inline]
 pub(crate) fn load<S: PageStore + ?Sized>(
     store: &S,
-    no: PageNo,
-    txn: TxnId,
+    node: ChildRef,
     level: u32,
 ) -> Result<Node<'_>> {
+    let no = node.page;
     let page = store.page(no)?;
-    if header(page, no)?.txn_id.get() != txn {
+    if header(page, no)?.txn_id.get() != node.txn {
         return Err(corrupted(
             no,
             "page written by another transaction than its parent records",
@@ -50,7 +51,7 @@ pub(crate) fn load_root<'a, S: PageStore + ?Sized>(
             desc.root,
             "tree descriptor has a root without depth or the reverse",
         )),
-        (root, depth) => load(store, root, desc.root_txn, depth).map(Some),
+        (_, depth) => load(store, desc.root_ref(), depth).map(Some),
     }
 }
 
@@ -69,9 +70,9 @@ fn descend<'a, S: PageStore + ?Sized>(
         match node {
             Node::Leaf(leaf) => return Ok(Some(leaf)),
             Node::Branch(branch) => {
-                let (child, txn) = branch.child(pick(&branch)?)?;
+                let child = branch.child(pick(&branch)?)?;
                 level -= 1;
-                node = load(store, child, txn, level)?;
+                node = load(store, child, level)?;
             }
         }
     }

@@ -1,6 +1,6 @@
 //! Walking the pages written after a given transaction (recovery's check of a commit).
 
-use nevar_page::{LeafValue, PageNo, TxnId, overflow_pages};
+use nevar_page::{ChildRef, LeafValue, PageNo, TxnId, overflow_pages};
 
 use crate::desc::TreeDesc;
 use crate::error::Result;
@@ -20,17 +20,18 @@ pub fn visit_newer<S: PageStore + ?Sized>(
     if desc.root == 0 || desc.root_txn <= since {
         return Ok(());
     }
-    walk(store, (desc.root, desc.root_txn, desc.depth), since, visit)
+    walk(store, desc.root_ref(), desc.depth, since, visit)
 }
 
 fn walk<S: PageStore + ?Sized>(
     store: &S,
-    (no, txn, level): (PageNo, TxnId, u32),
+    node: ChildRef,
+    level: u32,
     since: TxnId,
     visit: &mut dyn FnMut(PageNo, &[u8]) -> Result<()>,
 ) -> Result<()> {
-    visit(no, store.page(no)?)?;
-    match load(store, no, txn, level)? {
+    visit(node.page, store.page(node.page)?)?;
+    match load(store, node, level)? {
         Node::Leaf(leaf) => {
             for i in 0..leaf.len() {
                 if let LeafValue::Overflow { page, txn, len } = leaf.value(i)?
@@ -45,9 +46,9 @@ fn walk<S: PageStore + ?Sized>(
         }
         Node::Branch(b) => {
             for i in 0..b.len() {
-                let (child, child_txn) = b.child(i)?;
-                if child_txn > since {
-                    walk(store, (child, child_txn, level - 1), since, visit)?;
+                let child = b.child(i)?;
+                if child.txn > since {
+                    walk(store, child, level - 1, since, visit)?;
                 }
             }
         }

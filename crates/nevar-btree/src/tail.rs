@@ -25,7 +25,7 @@ use crate::desc::TreeDesc;
 use crate::error::Result;
 use crate::store::PageStoreMut;
 use crate::value::{check_sizes, store_value};
-use crate::write::insert_value;
+use crate::write::{Inserted, insert_stored};
 
 /// Where the next sorted insert into one tree goes, if known.
 #[derive(Debug, Default, Clone, Copy)]
@@ -35,9 +35,10 @@ pub struct Tail {
 }
 
 impl Tail {
-    /// Inserts or overwrites `key` in the tree `desc`, like [`crate::insert`], straight into
-    /// the last leaf when `key` sorts after every key and fits there. Returns whether the key
-    /// existed.
+    /// Inserts or overwrites `key` in the tree `desc` as [`crate::insert`] does, but straight
+    /// into the last leaf when `key` sorts after every key and fits there; otherwise it takes
+    /// the same descent as [`crate::insert`] and remembers the last leaf it reached. Returns
+    /// whether the key existed.
     pub fn insert<S: PageStoreMut + ?Sized>(
         &mut self,
         store: &mut S,
@@ -52,7 +53,7 @@ impl Tail {
             desc.entries += 1;
             return Ok(false);
         }
-        let (existed, last_leaf) = insert_value(store, desc, &limits, key, val)?;
+        let Inserted { existed, last_leaf } = insert_stored(store, desc, &limits, key, val)?;
         self.leaf = if existed { None } else { last_leaf };
         Ok(existed)
     }

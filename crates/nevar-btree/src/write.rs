@@ -9,87 +9,49 @@
 //! rightmost spine, which the append fast path leaves short on purpose (sorted loads split at
 //! the end, so every page left behind is full).
 
-use nevar_page::{
-    Branch, BranchMut, Leaf, LeafMut, LeafValue, Limits, PageNo, TxnId, ValueRef, header_mut,
-};
+use nevar_page::{Branch, BranchMut, ChildRef, Leaf, LeafMut, LeafValue, Limits, PageNo, ValueRef};
 
 use crate::desc::TreeDesc;
-use crate::error::{Result, corrupted};
+use crate::edit::{Outcome, Split, cow, owned_value, write_single_leaf};
+use crate::error::Result;
 use crate::node::{Node, load};
-use crate::rebalance::{rebalance, split_branch, split_leaf, write_branch};
+use crate::rebalance::rebalance;
+use crate::split::{BranchEntry, branch_insert, split_leaf, write_branch};
 use crate::store::PageStoreMut;
-use crate::tail::Tail;
-use crate::value::free_value;
-
-/// What a level reports to its parent after a change.
-pub(crate) struct Outcome {
-    /// The page now holding this subtree's root (a copy if it was committed).
-    pub page: PageNo,
-    /// Separator and right sibling, when the page split.
-    pub split: Option<(Vec<u8>, PageNo)>,
-    /// The page fell below the fill threshold.
-    pub underfull: bool,
-}
-
-/// Formats dirty page `no` as a leaf holding just `key`.
-pub(crate) fn write_single_leaf<S: PageStoreMut + ?Sized>(
-    store: &mut S,
-    no: PageNo,
-    key: &[u8],
-    val: ValueRef<'_>,
-) -> Result<()> {
-    let txn = store.txn_id();
-    if !LeafMut::init(store.page_mut(no)?, no, txn)?.insert(0, key, val) {
-        return Err(corrupted(no, "a fresh leaf refused a cell"));
-    }
-    Ok(())
-}
-
-/// Copy-on-write: the page to edit in place of `no` (itself if already dirty).
-pub(crate) fn cow<S: PageStoreMut + ?Sized>(store: &mut S, no: PageNo) -> Result<PageNo> {
-    if store.is_dirty(no) {
-        return Ok(no);
-    }
-    let copy = store.alloc(1)?;
-    store.copy_page(no, copy)?;
-    let txn = store.txn_id();
-    let h = header_mut(store.page_mut(copy)?, copy)?;
-    h.page_no = copy.into();
-    h.txn_id = txn.into();
-    store.free(no, 1)?;
-    Ok(copy)
-}
-
-/// An overflow run's identity, copied out of a leaf so the leaf's borrow can end.
-fn owned_value(v: LeafValue<'_>) -> LeafValue<'static> {
-    match v {
-        LeafValue::Inline(_) => LeafValue::Inline(&[]),
-        LeafValue::Overflow { page, txn, len } => LeafValue::Overflow { page, txn, len },
-    }
-}
+use crate::value::{check_sizes, free_value, store_value};
 
 /// Inserts or overwrites `key`. Returns whether the key existed. Oversized keys and values are
 /// refused before anything changes; any other error leaves the tree unusable in this
 /// transaction (the caller must abort). A caller inserting many keys into one tree keeps a
-/// [`Tail`] and calls [`Tail::insert`] instead, so sorted runs skip the descent.
+/// [`crate::Tail`] and calls [`crate::Tail::insert`] instead, so sorted runs skip the descent.
 pub fn insert<S: PageStoreMut + ?Sized>(
     store: &mut S,
     desc: &mut TreeDesc,
     key: &[u8],
     value: &[u8],
 ) -> Result<bool> {
-    Tail::default().insert(store, desc, key, value)
+    let limits = Limits::new(store.page_size());
+    check_sizes(&limits, key, value)?;
+    let val = store_value(store, desc, &limits, key, value)?;
+    Ok(insert_stored(store, desc, &limits, key, val)?.existed)
 }
 
-/// Inserts the already stored value `val` under `key` from the root down. Returns whether the
-/// key existed, and the tree's last leaf when the insert went down the rightmost spine.
-pub(crate) fn insert_value<S: PageStoreMut + ?Sized>(
+/// What [`insert_stored`] did.
+pub(crate) struct Inserted {
+    /// The key was there before (its old value is freed).
+    pub existed: bool,
+    /// The tree's last leaf, when the insert went down the rightmost spine.
+    pub last_leaf: Option<PageNo>,
+}
+
+/// Inserts the already stored value `val` under `key` from the root down.
+pub(crate) fn insert_stored<S: PageStoreMut + ?Sized>(
     store: &mut S,
     desc: &mut TreeDesc,
     limits: &Limits,
     key: &[u8],
     val: ValueRef<'_>,
-) -> Result<(bool, Option<PageNo>)> {
+) -> Result<Inserted> {
     if desc.root == 0 {
         let no = store.alloc(1)?;
         let txn = store.txn_id();
@@ -102,135 +64,198 @@ pub(crate) fn insert_value<S: PageStoreMut + ?Sized>(
             leaf_pages: 1,
             ..*desc
         };
-        return Ok((false, Some(no)));
+        return Ok(Inserted {
+            existed: false,
+            last_leaf: Some(no),
+        });
     }
-    let (out, existed, last_leaf) = insert_rec(
-        store,
-        desc,
+    let mut insert = Insert {
         limits,
-        (desc.root, desc.root_txn, desc.depth),
         key,
         val,
-        true,
-    )?;
+        last_leaf: None,
+        existed: false,
+    };
+    let out = insert.descend(store, desc, desc.root_ref(), desc.depth, true)?;
     finish_root(store, desc, out)?;
-    desc.entries += u64::from(!existed);
-    Ok((existed, last_leaf))
+    desc.entries += u64::from(!insert.existed);
+    Ok(Inserted {
+        existed: insert.existed,
+        last_leaf: insert.last_leaf,
+    })
 }
 
-/// Returns the level's outcome, whether the key existed, and (when `rightmost`) the page that
-/// is now the tree's last leaf.
-fn insert_rec<S: PageStoreMut + ?Sized>(
-    store: &mut S,
-    desc: &mut TreeDesc,
-    limits: &Limits,
-    (no, txn, level): (PageNo, TxnId, u32),
-    key: &[u8],
-    val: ValueRef<'_>,
-    rightmost: bool,
-) -> Result<(Outcome, bool, Option<PageNo>)> {
-    // On the rightmost spine, a key past the last one (every key of a sorted load) is placed
-    // with one comparison instead of a binary search.
-    let step = match load(store, no, txn, level)? {
-        Node::Leaf(leaf) => match leaf.len().checked_sub(1) {
-            Some(last) if rightmost && leaf.key(last)? < key => Err((last + 1, None)),
-            _ => match leaf.search(key)? {
-                Ok(i) => Err((i, Some(owned_value(leaf.value(i)?)))),
-                Err(i) => Err((i, None)),
-            },
-        },
-        Node::Branch(b) => {
-            let last = b.len() - 1;
-            let i = if rightmost && last > 0 && b.key(last)? <= key {
-                last
-            } else {
-                b.search(key)?
-            };
-            Ok((i, b.child(i)?, i == last))
-        }
-    };
-    match step {
-        Err((pos, old)) => {
-            let no = cow(store, no)?;
-            let mut leaf = LeafMut::new(store.page_mut(no)?, no)?;
-            if old.is_some() {
-                leaf.remove(pos)?;
+/// Where a descent goes next from one page.
+enum Step {
+    /// The page is the leaf where the key belongs, at `pos`; `old` is the value it replaces.
+    Leaf {
+        pos: usize,
+        old: Option<LeafValue<'static>>,
+    },
+    /// The key lies under the branch's entry `index`.
+    Down {
+        index: usize,
+        child: ChildRef,
+        /// `index` is the branch's last entry.
+        last: bool,
+    },
+}
+
+/// One insert on its way down and back up.
+struct Insert<'k, 'v> {
+    limits: &'k Limits,
+    key: &'k [u8],
+    val: ValueRef<'v>,
+    /// Set on the way up when the insert went down the rightmost spine.
+    last_leaf: Option<PageNo>,
+    existed: bool,
+}
+
+impl Insert<'_, '_> {
+    /// Inserts below `node` at `level`; `rightmost` says `node` is on the tree's right spine.
+    fn descend<S: PageStoreMut + ?Sized>(
+        &mut self,
+        store: &mut S,
+        desc: &mut TreeDesc,
+        node: ChildRef,
+        level: u32,
+        rightmost: bool,
+    ) -> Result<Outcome> {
+        match self.step(store, node, level, rightmost)? {
+            Step::Leaf { pos, old } => {
+                self.place_in_leaf(store, desc, node.page, pos, old, rightmost)
             }
-            let out = if leaf.insert(pos, key, val) {
-                let underfull = old.is_some() && leaf.view().used() < limits.min_fill;
-                Outcome {
-                    page: no,
-                    split: None,
-                    underfull,
-                }
-            } else {
-                let append = rightmost && pos == leaf.view().len();
-                split_leaf(store, desc, no, pos, key, val, append)?
-            };
-            if let Some(old) = old {
-                free_value(store, desc, old)?;
-            }
-            let last_leaf = rightmost.then(|| out.split.as_ref().map_or(out.page, |s| s.1));
-            Ok((out, old.is_some(), last_leaf))
-        }
-        Ok((i, (child, child_txn), last)) => {
-            let (child_out, existed, last_leaf) = insert_rec(
-                store,
-                desc,
-                limits,
-                (child, child_txn, level - 1),
-                key,
-                val,
-                rightmost && last,
-            )?;
-            let no = cow(store, no)?;
-            Ok((
-                apply_child(
-                    store,
-                    desc,
-                    limits,
-                    no,
-                    (i, child),
-                    child_out,
+            Step::Down { index, child, last } => {
+                let child_out = self.descend(store, desc, child, level - 1, rightmost && last)?;
+                let no = cow(store, node.page)?;
+                let below = Below {
+                    index,
+                    old: child.page,
                     level,
-                    rightmost,
-                )?,
-                existed,
-                last_leaf,
-            ))
+                };
+                apply_child(store, desc, self.limits, no, below, child_out, rightmost)
+            }
         }
+    }
+
+    /// Reads `node` and decides where the key goes. On the rightmost spine, a key past the
+    /// last one (every key of a sorted load) is placed with one comparison instead of a
+    /// binary search.
+    fn step<S: PageStoreMut + ?Sized>(
+        &self,
+        store: &S,
+        node: ChildRef,
+        level: u32,
+        rightmost: bool,
+    ) -> Result<Step> {
+        let key = self.key;
+        Ok(match load(store, node, level)? {
+            Node::Leaf(leaf) => match leaf.len().checked_sub(1) {
+                Some(last) if rightmost && leaf.key(last)? < key => Step::Leaf {
+                    pos: last + 1,
+                    old: None,
+                },
+                _ => match leaf.search(key)? {
+                    Ok(i) => Step::Leaf {
+                        pos: i,
+                        old: Some(owned_value(leaf.value(i)?)),
+                    },
+                    Err(i) => Step::Leaf { pos: i, old: None },
+                },
+            },
+            Node::Branch(b) => {
+                let last = b.len() - 1;
+                let index = if rightmost && last > 0 && b.key(last)? <= key {
+                    last
+                } else {
+                    b.search(key)?
+                };
+                Step::Down {
+                    index,
+                    child: b.child(index)?,
+                    last: index == last,
+                }
+            }
+        })
+    }
+
+    /// Places the key in leaf `no` at `pos`, replacing `old`, splitting the leaf if full.
+    fn place_in_leaf<S: PageStoreMut + ?Sized>(
+        &mut self,
+        store: &mut S,
+        desc: &mut TreeDesc,
+        no: PageNo,
+        pos: usize,
+        old: Option<LeafValue<'static>>,
+        rightmost: bool,
+    ) -> Result<Outcome> {
+        let no = cow(store, no)?;
+        let mut leaf = LeafMut::new(store.page_mut(no)?, no)?;
+        if old.is_some() {
+            leaf.remove(pos)?;
+        }
+        let out = if leaf.insert(pos, self.key, self.val) {
+            let underfull = old.is_some() && leaf.view().used() < self.limits.min_fill;
+            Outcome {
+                page: no,
+                split: None,
+                underfull,
+            }
+        } else {
+            let append = rightmost && pos == leaf.view().len();
+            split_leaf(store, desc, no, pos, (self.key, self.val), append)?
+        };
+        if let Some(old) = old {
+            free_value(store, desc, old)?;
+            self.existed = true;
+        }
+        if rightmost {
+            self.last_leaf = Some(out.split.as_ref().map_or(out.page, |s| s.right));
+        }
+        Ok(out)
     }
 }
 
-/// Updates branch `no` (dirty) after its child `i`, which was page `old`, changed as `child`
-/// says.
-#[allow(clippy::too_many_arguments)]
+/// The child a branch descended into: its entry, the page it was, and the branch's level.
+#[derive(Clone, Copy)]
+struct Below {
+    index: usize,
+    old: PageNo,
+    level: u32,
+}
+
+/// Updates branch `no` (dirty) after its child `below.index`, which was page `below.old`,
+/// changed as `child` says.
 fn apply_child<S: PageStoreMut + ?Sized>(
     store: &mut S,
     desc: &mut TreeDesc,
     limits: &Limits,
     no: PageNo,
-    (i, old): (usize, PageNo),
+    below: Below,
     child: Outcome,
-    level: u32,
     rightmost: bool,
 ) -> Result<Outcome> {
-    if child.page == old && child.split.is_none() && !child.underfull {
-        // The child was already this transaction's copy and changed in place; entry `i`
+    if child.page == below.old && child.split.is_none() && !child.underfull {
+        // The child was already this transaction's copy and changed in place; its entry
         // already names it with this txn, so this page does not change (the common case once
         // a path has been copied).
-        return Ok(Outcome {
-            page: no,
-            split: None,
-            underfull: false,
-        });
+        return Ok(Outcome::unchanged_shape(no));
     }
     let txn = store.txn_id();
-    BranchMut::new(store.page_mut(no)?, no)?.set_child(i, child.page, txn)?;
-    let split = if let Some((sep, right)) = child.split {
-        branch_insert(store, desc, no, i + 1, (right, txn, &sep), rightmost)?
+    let i = below.index;
+    let moved = ChildRef {
+        page: child.page,
+        txn,
+    };
+    BranchMut::new(store.page_mut(no)?, no)?.set_child(i, moved)?;
+    let split = if let Some(Split { separator, right }) = child.split {
+        let entry = BranchEntry {
+            child: ChildRef { page: right, txn },
+            key: &separator,
+        };
+        branch_insert(store, desc, no, i + 1, entry, rightmost)?
     } else if child.underfull {
-        rebalance(store, desc, no, i, level - 1)?
+        rebalance(store, desc, no, i, below.level - 1)?
     } else {
         None
     };
@@ -240,23 +265,6 @@ fn apply_child<S: PageStoreMut + ?Sized>(
         split,
         underfull,
     })
-}
-
-/// Inserts an entry into dirty branch `no` at `idx`, splitting the branch if it is full.
-pub(crate) fn branch_insert<S: PageStoreMut + ?Sized>(
-    store: &mut S,
-    desc: &mut TreeDesc,
-    no: PageNo,
-    idx: usize,
-    (child, child_txn, key): (PageNo, TxnId, &[u8]),
-    rightmost: bool,
-) -> Result<Option<(Vec<u8>, PageNo)>> {
-    let mut b = BranchMut::new(store.page_mut(no)?, no)?;
-    if b.insert(idx, child, child_txn, key) {
-        return Ok(None);
-    }
-    let append = rightmost && idx == b.view().len();
-    split_branch(store, desc, no, idx, (child, child_txn, key), append).map(Some)
 }
 
 /// Installs the new root after a change: grows a level on a root split, drops levels while the
@@ -269,13 +277,22 @@ fn finish_root<S: PageStoreMut + ?Sized>(
     let txn = store.txn_id();
     desc.root = out.page;
     desc.root_txn = txn;
-    if let Some((sep, right)) = out.split {
+    if let Some(Split { separator, right }) = out.split {
         let root = store.alloc(1)?;
-        write_branch(
-            store,
-            root,
-            &[(out.page, txn, &[][..]), (right, txn, &sep[..])],
-        )?;
+        let entries = [
+            BranchEntry {
+                child: ChildRef {
+                    page: out.page,
+                    txn,
+                },
+                key: &[],
+            },
+            BranchEntry {
+                child: ChildRef { page: right, txn },
+                key: &separator,
+            },
+        ];
+        write_branch(store, root, &entries)?;
         desc.root = root;
         desc.depth += 1;
         desc.branch_pages += 1;
@@ -289,7 +306,7 @@ fn finish_root<S: PageStoreMut + ?Sized>(
             b.child(0)?
         };
         store.free(desc.root, 1)?;
-        (desc.root, desc.root_txn) = only_child;
+        desc.set_root(only_child);
         desc.depth -= 1;
         desc.branch_pages = desc.branch_pages.saturating_sub(1);
     }
@@ -316,14 +333,7 @@ pub fn remove<S: PageStoreMut + ?Sized>(
         return Ok(false);
     }
     let limits = Limits::new(store.page_size());
-    let Some(out) = remove_rec(
-        store,
-        desc,
-        &limits,
-        (desc.root, desc.root_txn, desc.depth),
-        key,
-    )?
-    else {
+    let Some(out) = remove_rec(store, desc, &limits, desc.root_ref(), desc.depth, key)? else {
         return Ok(false);
     };
     finish_root(store, desc, out)?;
@@ -331,46 +341,59 @@ pub fn remove<S: PageStoreMut + ?Sized>(
     Ok(true)
 }
 
-/// Removes `key` below page `no`; `None` when it is absent. Pages are copied on the way back
+/// Removes `key` below `node`; `None` when it is absent. Pages are copied on the way back
 /// up, so a missing key copies nothing.
 fn remove_rec<S: PageStoreMut + ?Sized>(
     store: &mut S,
     desc: &mut TreeDesc,
     limits: &Limits,
-    (no, txn, level): (PageNo, TxnId, u32),
+    node: ChildRef,
+    level: u32,
     key: &[u8],
 ) -> Result<Option<Outcome>> {
-    let step = match load(store, no, txn, level)? {
+    let step = match load(store, node, level)? {
         Node::Leaf(leaf) => match leaf.search(key)? {
-            Ok(i) => Err((i, owned_value(leaf.value(i)?))),
+            Ok(pos) => Step::Leaf {
+                pos,
+                old: Some(owned_value(leaf.value(pos)?)),
+            },
             Err(_) => return Ok(None),
         },
         Node::Branch(b) => {
-            let i = b.search(key)?;
-            Ok((i, b.child(i)?))
+            let index = b.search(key)?;
+            Step::Down {
+                index,
+                child: b.child(index)?,
+                last: index + 1 == b.len(),
+            }
         }
     };
     match step {
-        Err((i, old)) => {
-            let no = cow(store, no)?;
+        Step::Leaf { pos, old } => {
+            let no = cow(store, node.page)?;
             let mut leaf = LeafMut::new(store.page_mut(no)?, no)?;
-            leaf.remove(i)?;
+            leaf.remove(pos)?;
             let underfull = leaf.view().used() < limits.min_fill;
-            free_value(store, desc, old)?;
+            if let Some(old) = old {
+                free_value(store, desc, old)?;
+            }
             Ok(Some(Outcome {
                 page: no,
                 split: None,
                 underfull,
             }))
         }
-        Ok((i, (child, child_txn))) => {
-            let Some(child_out) =
-                remove_rec(store, desc, limits, (child, child_txn, level - 1), key)?
-            else {
+        Step::Down { index, child, .. } => {
+            let Some(child_out) = remove_rec(store, desc, limits, child, level - 1, key)? else {
                 return Ok(None);
             };
-            let no = cow(store, no)?;
-            apply_child(store, desc, limits, no, (i, child), child_out, level, false).map(Some)
+            let no = cow(store, node.page)?;
+            let below = Below {
+                index,
+                old: child.page,
+                level,
+            };
+            apply_child(store, desc, limits, no, below, child_out, false).map(Some)
         }
     }
 }
@@ -378,7 +401,7 @@ fn remove_rec<S: PageStoreMut + ?Sized>(
 /// Frees every page of the tree (its overflow runs included) and empties the descriptor.
 pub fn clear<S: PageStoreMut + ?Sized>(store: &mut S, desc: &mut TreeDesc) -> Result<()> {
     if desc.root != 0 {
-        clear_rec(store, desc, (desc.root, desc.root_txn, desc.depth))?;
+        clear_rec(store, desc, desc.root_ref(), desc.depth)?;
     }
     *desc = TreeDesc::default();
     Ok(())
@@ -387,9 +410,10 @@ pub fn clear<S: PageStoreMut + ?Sized>(store: &mut S, desc: &mut TreeDesc) -> Re
 fn clear_rec<S: PageStoreMut + ?Sized>(
     store: &mut S,
     desc: &mut TreeDesc,
-    (no, txn, level): (PageNo, TxnId, u32),
+    node: ChildRef,
+    level: u32,
 ) -> Result<()> {
-    let children: Vec<(PageNo, TxnId)> = match load(store, no, txn, level)? {
+    let children: Vec<ChildRef> = match load(store, node, level)? {
         Node::Leaf(leaf) => {
             let runs: Vec<_> = (0..leaf.len())
                 .map(|i| leaf.value(i).map(owned_value))
@@ -402,7 +426,7 @@ fn clear_rec<S: PageStoreMut + ?Sized>(
         Node::Branch(b) => (0..b.len()).map(|i| b.child(i)).collect::<Result<_, _>>()?,
     };
     for child in children {
-        clear_rec(store, desc, (child.0, child.1, level - 1))?;
+        clear_rec(store, desc, child, level - 1)?;
     }
-    store.free(no, 1)
+    store.free(node.page, 1)
 }

@@ -29,6 +29,16 @@ pub fn branch_cell_len(key_len: usize) -> usize {
     KEY_AT + key_len
 }
 
+/// A branch's pointer to a child: the page and the transaction that wrote it. A child page
+/// whose header names another transaction is stale or torn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChildRef {
+    /// The child page.
+    pub page: PageNo,
+    /// The transaction that wrote it.
+    pub txn: TxnId,
+}
+
 /// Branch cells, for the slotted layout.
 #[derive(Clone, Copy)]
 pub(crate) struct BranchCells;
@@ -88,13 +98,13 @@ impl<'a> Branch<'a> {
         self.slots.cell(i)
     }
 
-    /// Child page and the txn that wrote it, for entry `i`.
+    /// The child of entry `i`.
     #[inline]
-    pub fn child(&self, i: usize) -> Result<(PageNo, TxnId)> {
+    pub fn child(&self, i: usize) -> Result<ChildRef> {
         let cell = self.slots.cell(i)?;
-        let child = u64::from_le_bytes(cell[CHILD_AT..CHILD_TXN_AT].try_into().expect("8 bytes"));
+        let page = u64::from_le_bytes(cell[CHILD_AT..CHILD_TXN_AT].try_into().expect("8 bytes"));
         let txn = u64::from_le_bytes(cell[CHILD_TXN_AT..KEY_LEN_AT].try_into().expect("8 bytes"));
-        Ok((child, txn))
+        Ok(ChildRef { page, txn })
     }
 
     /// Separator key of entry `i` (empty for entry 0).
@@ -148,12 +158,12 @@ impl<'a> BranchMut<'a> {
     }
 
     /// Inserts an entry at slot `i`; `false` (nothing changed) if it does not fit.
-    pub fn insert(&mut self, i: usize, child: PageNo, child_txn: TxnId, key: &[u8]) -> bool {
+    pub fn insert(&mut self, i: usize, child: ChildRef, key: &[u8]) -> bool {
         let Some(cell) = self.slots.insert(i, branch_cell_len(key.len())) else {
             return false;
         };
-        cell[CHILD_AT..CHILD_TXN_AT].copy_from_slice(&child.to_le_bytes());
-        cell[CHILD_TXN_AT..KEY_LEN_AT].copy_from_slice(&child_txn.to_le_bytes());
+        cell[CHILD_AT..CHILD_TXN_AT].copy_from_slice(&child.page.to_le_bytes());
+        cell[CHILD_TXN_AT..KEY_LEN_AT].copy_from_slice(&child.txn.to_le_bytes());
         cell[KEY_LEN_AT..KEY_AT].copy_from_slice(&(key.len() as u16).to_le_bytes());
         cell[KEY_AT..].copy_from_slice(key);
         true
@@ -165,15 +175,15 @@ impl<'a> BranchMut<'a> {
     }
 
     /// Points entry `i` at a new child (same separator): the size does not change.
-    pub fn set_child(&mut self, i: usize, child: PageNo, child_txn: TxnId) -> Result<()> {
+    pub fn set_child(&mut self, i: usize, child: ChildRef) -> Result<()> {
         let off = {
             let view = self.slots.view();
             let cell = view.cell(i)?;
             cell.as_ptr() as usize - view.page.as_ptr() as usize
         };
         let page = &mut self.slots.page;
-        page[off + CHILD_AT..off + CHILD_TXN_AT].copy_from_slice(&child.to_le_bytes());
-        page[off + CHILD_TXN_AT..off + KEY_LEN_AT].copy_from_slice(&child_txn.to_le_bytes());
+        page[off + CHILD_AT..off + CHILD_TXN_AT].copy_from_slice(&child.page.to_le_bytes());
+        page[off + CHILD_TXN_AT..off + KEY_LEN_AT].copy_from_slice(&child.txn.to_le_bytes());
         Ok(())
     }
 

@@ -16,7 +16,7 @@ mod order;
 mod overflow;
 mod slotted;
 
-pub use branch::{BRANCH_CELL_FIXED, Branch, BranchMut, branch_cell_len};
+pub use branch::{BRANCH_CELL_FIXED, Branch, BranchMut, ChildRef, branch_cell_len};
 pub use checksum::{page_checksum, seal, verify_checksum};
 pub use error::{PageError, Result};
 pub use header::{

@@ -66,16 +66,17 @@ fn leaf_refuses_cell_that_does_not_fit() {
 fn branch_search_routes_keys() {
     let mut page = vec![0u8; PS];
     let mut b = BranchMut::init(&mut page, 5, 9).unwrap();
-    assert!(b.insert(0, 10, 1, b""));
-    assert!(b.insert(1, 11, 2, b"g"));
-    assert!(b.insert(2, 12, 3, b"p"));
-    b.set_child(1, 21, 8).unwrap();
+    let child = |page, txn| ChildRef { page, txn };
+    assert!(b.insert(0, child(10, 1), b""));
+    assert!(b.insert(1, child(11, 2), b"g"));
+    assert!(b.insert(2, child(12, 3), b"p"));
+    b.set_child(1, child(21, 8)).unwrap();
     let view = Branch::new(&page, 5).unwrap();
     assert_eq!(view.search(b"a").unwrap(), 0);
     assert_eq!(view.search(b"g").unwrap(), 1);
     assert_eq!(view.search(b"o").unwrap(), 1);
     assert_eq!(view.search(b"z").unwrap(), 2);
-    assert_eq!(view.child(1).unwrap(), (21, 8));
+    assert_eq!(view.child(1).unwrap(), child(21, 8));
     assert_eq!(view.key(2).unwrap(), b"p");
 }
 

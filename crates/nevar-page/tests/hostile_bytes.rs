@@ -36,7 +36,7 @@ fn exercise(page: &[u8], no: PageNo) {
         let _ = copy.insert(0, b"k", ValueRef::Inline(b"v"));
     }
     if let Ok(mut copy) = BranchMut::new(&mut scratch_branch, no) {
-        let _ = copy.set_child(0, 1, 1);
+        let _ = copy.set_child(0, ChildRef { page: 1, txn: 1 });
         let _ = copy.remove(0);
     }
 }
@@ -54,8 +54,10 @@ fn valid_pages() -> Vec<Vec<u8>> {
         let key = [b'a', i];
         assert!(b.insert(
             i as usize,
-            100 + i as u64,
-            1,
+            ChildRef {
+                page: 100 + i as u64,
+                txn: 1
+            },
             if i == 0 { &[] } else { &key }
         ));
     }

@@ -187,12 +187,19 @@ fn describe_branch(out: &mut String, page: &[u8], no: u64) {
     );
     for i in 0..branch.len() {
         let line = match (branch.child(i), branch.key(i)) {
-            (Ok((child, txn)), Ok(_)) if i == 0 => format!(
-                "child {child} (txn {txn}), keys below {}",
+            (Ok(child), Ok(_)) if i == 0 => format!(
+                "child {} (txn {}), keys below {}",
+                child.page,
+                child.txn,
                 separator(&branch, 1)
             ),
-            (Ok((child, txn)), Ok(key)) => {
-                format!("child {child} (txn {txn}), keys from {}", shown(key))
+            (Ok(child), Ok(key)) => {
+                format!(
+                    "child {} (txn {}), keys from {}",
+                    child.page,
+                    child.txn,
+                    shown(key)
+                )
             }
             (Err(e), _) | (_, Err(e)) => format!("undecodable: {e}"),
         };
