@@ -24,7 +24,7 @@ use nevar_page::{LeafMut, Limits, PageNo, ValueRef, compare_keys};
 use crate::desc::TreeDesc;
 use crate::error::Result;
 use crate::store::PageStoreMut;
-use crate::value::{check_sizes, store_value};
+use crate::value::store_value;
 use crate::write::{Inserted, insert_stored};
 
 /// Where the next sorted insert into one tree goes, if known.
@@ -47,7 +47,6 @@ impl Tail {
         value: &[u8],
     ) -> Result<bool> {
         let limits = Limits::new(store.page_size());
-        check_sizes(&limits, key, value)?;
         let val = store_value(store, desc, &limits, key, value)?;
         if self.append(store, key, val)? {
             desc.entries += 1;

@@ -54,7 +54,7 @@ fn resolve<'a, S: PageStore + ?Sized>(
 }
 
 /// Checks a new entry's sizes before anything changes.
-pub(crate) fn check_sizes(limits: &Limits, key: &[u8], value: &[u8]) -> Result<()> {
+fn check_sizes(limits: &Limits, key: &[u8], value: &[u8]) -> Result<()> {
     if key.len() > limits.max_key {
         return Err(BtreeError::KeyTooLarge {
             len: key.len(),
@@ -75,7 +75,8 @@ pub(crate) fn fits_inline(limits: &Limits, key: &[u8], value: &[u8]) -> bool {
     nevar_page::LEAF_CELL_FIXED + key.len() + value.len() <= limits.max_inline_cell
 }
 
-/// Stores `value` for a new cell: inline, or written to a fresh overflow run.
+/// Stores `value` for a new cell: inline, or written to a fresh overflow run. Oversized keys
+/// and values are refused first, before anything changes.
 pub(crate) fn store_value<'v, S: PageStoreMut + ?Sized>(
     store: &mut S,
     desc: &mut TreeDesc,
@@ -83,6 +84,7 @@ pub(crate) fn store_value<'v, S: PageStoreMut + ?Sized>(
     key: &[u8],
     value: &'v [u8],
 ) -> Result<ValueRef<'v>> {
+    check_sizes(limits, key, value)?;
     if fits_inline(limits, key, value) {
         return Ok(ValueRef::Inline(value));
     }

@@ -18,7 +18,7 @@ use crate::node::{Node, load};
 use crate::rebalance::rebalance;
 use crate::split::{BranchEntry, branch_insert, split_leaf, write_branch};
 use crate::store::PageStoreMut;
-use crate::value::{check_sizes, free_value, store_value};
+use crate::value::{free_value, store_value};
 
 /// Inserts or overwrites `key`. Returns whether the key existed. Oversized keys and values are
 /// refused before anything changes; any other error leaves the tree unusable in this
@@ -31,7 +31,6 @@ pub fn insert<S: PageStoreMut + ?Sized>(
     value: &[u8],
 ) -> Result<bool> {
     let limits = Limits::new(store.page_size());
-    check_sizes(&limits, key, value)?;
     let val = store_value(store, desc, &limits, key, value)?;
     Ok(insert_stored(store, desc, &limits, key, val)?.existed)
 }
