@@ -9,6 +9,9 @@ pub type Pairs = [(Vec<u8>, Vec<u8>)];
 pub trait Engine: Sync {
     /// Inserts `pairs` in transactions of `per_txn`, durable or not.
     fn write(&mut self, pairs: &Pairs, per_txn: usize, durable: bool);
+    /// Inserts `pairs` one durable commit each, from the calling thread; several threads call
+    /// it at once on one engine (how a server commits).
+    fn commit_each(&self, pairs: &Pairs);
     /// Inserts sorted `pairs` in one transaction using the engine's append path if it has one.
     fn append(&mut self, pairs: &Pairs);
     /// Entries in the table.
@@ -60,6 +63,13 @@ impl Engine for Nevar {
             for (k, v) in chunk {
                 t.insert(k, v).unwrap();
             }
+            w.commit().unwrap();
+        }
+    }
+    fn commit_each(&self, pairs: &Pairs) {
+        for (k, v) in pairs {
+            let mut w = self.db.begin_write().unwrap();
+            w.open_tree("bench").unwrap().insert(k, v).unwrap();
             w.commit().unwrap();
         }
     }
@@ -165,6 +175,13 @@ impl Engine for Lmdb {
                 .unwrap()
         };
     }
+    fn commit_each(&self, pairs: &Pairs) {
+        for (k, v) in pairs {
+            let mut w = self.env.write_txn().unwrap();
+            self.db.put(&mut w, k, v).unwrap();
+            w.commit().unwrap();
+        }
+    }
     fn append(&mut self, pairs: &Pairs) {
         let mut w = self.env.write_txn().unwrap();
         for (k, v) in pairs {
@@ -253,6 +270,16 @@ impl Engine for Redb {
                     t.insert(k.as_slice(), v.as_slice()).unwrap();
                 }
             }
+            w.commit().unwrap();
+        }
+    }
+    fn commit_each(&self, pairs: &Pairs) {
+        for (k, v) in pairs {
+            let w = self.db.begin_write().unwrap();
+            w.open_table(TABLE)
+                .unwrap()
+                .insert(k.as_slice(), v.as_slice())
+                .unwrap();
             w.commit().unwrap();
         }
     }

@@ -62,6 +62,8 @@ fn parse_args() -> Args {
 const PHASES: &[&str] = &[
     "bulk load",
     "individual writes",
+    "durable writes 4 threads",
+    "durable writes 16 threads",
     "batch writes",
     "nosync writes",
     "len()",
@@ -113,6 +115,17 @@ fn threaded_reads(engine: &dyn Engine, keys: &[&[u8]], threads: usize) -> Measur
         std::thread::scope(|s| {
             for part in keys.chunks(keys.len().div_ceil(threads)) {
                 s.spawn(move || std::hint::black_box(engine.get_all(part)));
+            }
+        })
+    })
+}
+
+/// `pairs` as one durable commit each, split over `threads` threads committing at once.
+fn threaded_commits(engine: &dyn Engine, pairs: &Pairs, threads: usize) -> Measure {
+    time(|| {
+        std::thread::scope(|s| {
+            for part in pairs.chunks(pairs.len().div_ceil(threads)) {
+                s.spawn(move || engine.commit_each(part));
             }
         })
     })
@@ -191,10 +204,17 @@ fn run(args: &Args, data: &Pairs) -> Results {
     // The base data is always loaded; later phases need it.
     runner.phase("bulk load", |s| time(|| s.engine.write(data, n, true)));
     let extra = pairs(&mut rng, 1000 + 100_000 + 1000);
+    let concurrent = pairs(&mut rng, 2000);
     if wanted("individual writes") {
         runner.phase("individual writes", |s| {
             time(|| s.engine.write(&extra[..1000], 1, true))
         });
+    }
+    for (threads, part) in [(4, &concurrent[..1000]), (16, &concurrent[1000..])] {
+        let phase = format!("durable writes {threads} threads");
+        if wanted(&phase) {
+            runner.phase(&phase, |s| threaded_commits(&*s.engine, part, threads));
+        }
     }
     if wanted("batch writes") {
         runner.phase("batch writes", |s| {

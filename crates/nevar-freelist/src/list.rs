@@ -59,6 +59,10 @@ pub struct FreeList {
     /// Committed pages freed in this transaction, written after the durable commit.
     freed_volatile: Vec<Extent>,
     high_water: PageNo,
+    /// Newest commit that may still become durable while this transaction is live (its
+    /// group is syncing or queued): pages written by it or earlier are not volatile, since a
+    /// durable snapshot may hold them. Equals `horizons.durable` when nothing is syncing.
+    durable_ceiling: TxnId,
     /// Set by a flush that did not settle quickly: allocate only by growing the file.
     grow_only: bool,
 }
@@ -86,6 +90,7 @@ impl FreeList {
             durable: horizons.durable.min(txn - 1),
         };
         self.high_water = high_water;
+        self.durable_ceiling = self.horizons.durable;
         self.txn_free.clear();
         self.freed_now.clear();
         self.freed_volatile.clear();
@@ -116,6 +121,13 @@ impl FreeList {
     /// Whether records changed since the last [`FreeList::take_changed`].
     pub fn has_changes(&self) -> bool {
         !self.changed.is_empty()
+    }
+
+    /// Commits up to `txn` may become durable before this transaction commits (group commit:
+    /// their sync is in flight or queued), so pages they wrote are freed as pages a durable
+    /// snapshot can reach, never as volatile. Called right after [`FreeList::begin`].
+    pub fn may_become_durable(&mut self, txn: TxnId) {
+        self.durable_ceiling = self.durable_ceiling.max(txn.min(self.txn - 1));
     }
 
     /// Allocates `count` contiguous pages. `segment_end(p)` is the first page past the segment
@@ -194,7 +206,7 @@ impl FreeList {
     pub fn free(&mut self, start: PageNo, count: u64, dirty: bool, written: TxnId) {
         if dirty {
             self.txn_free.push((start, count))
-        } else if written > self.horizons.durable && written < self.txn {
+        } else if written > self.durable_ceiling && written < self.txn {
             self.freed_volatile.push((start, count))
         } else {
             self.freed_now.push((start, count))

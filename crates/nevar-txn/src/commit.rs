@@ -2,50 +2,63 @@
 //!
 //! 1. Tree descriptors go into the catalog; the free list is flushed into the free tree.
 //! 2. Every dirty page (and run) gets its checksum.
-//! 3. The meta goes into the slot that does *not* hold the last durable commit.
-//! 4. `Durability::Immediate`: one sync makes data and meta durable together. There is no
-//!    barrier between them: if power fails mid-sync, recovery finds the new meta's pages
-//!    incomplete (checksums, child txn ids) and falls back to the previous meta, whose pages
-//!    no commit since has overwritten.
+//! 3. The writer lock is released; the sync group (`group.rs`) writes the meta into the slot
+//!    that does *not* hold the last durable commit.
+//! 4. `Durability::Immediate`: one sync makes data and meta durable together, for every
+//!    commit that queued behind the previous sync. There is no barrier between pages and
+//!    meta: if power fails mid-sync, recovery finds the new meta's pages incomplete
+//!    (checksums, child txn ids) and falls back to the previous meta, whose pages no commit
+//!    since has overwritten.
 //! 5. The new snapshot is published to readers.
 //!
 //! See `docs/commit.md` for the argument in full.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::Instant;
 
 use nevar_freelist::flush;
 use nevar_page::seal;
 
 use crate::error::{Error, Result};
+use crate::group::Ticket;
 use crate::options::Durability;
-use crate::recovery::write_meta;
 use crate::snapshot::Snapshot;
 use crate::write::WriteTxn;
 
 impl WriteTxn<'_> {
     /// Commits: makes the changes visible to new readers and, with
-    /// [`Durability::Immediate`], durable before returning.
-    pub fn commit(mut self) -> Result<()> {
-        self.commit_inner(false)
+    /// [`Durability::Immediate`], durable before returning. Commits from several threads that
+    /// queue behind a sync in flight share the next sync (see `group.rs`).
+    pub fn commit(self) -> Result<()> {
+        self.finish(false).map(drop)
     }
 
-    /// Commits with the clean-shutdown flag (used when the database closes).
-    pub(crate) fn commit_clean(mut self) -> Result<()> {
-        self.commit_inner(true)
+    /// Commits with the clean-shutdown flag (used when the database closes), if it may carry
+    /// it; returns whether it did. Recovery trusts a clean meta without verifying its pages,
+    /// so the flag goes only on a commit that writes no page and starts from a durable commit:
+    /// then every page it reaches is already on stable storage, and a torn write can only hit
+    /// the meta itself, whose checksum catches it. Otherwise this is a plain durable commit
+    /// and the caller commits once more.
+    pub(crate) fn commit_clean(self) -> Result<bool> {
+        self.finish(true)
     }
 
-    fn commit_inner(&mut self, clean: bool) -> Result<()> {
+    /// Seals the transaction under the writer lock, releases the lock (dropping the sealed
+    /// transaction) so the next one can begin, then waits for the sync or publication that
+    /// covers it. Returns whether the meta carries the clean-shutdown flag.
+    fn finish(mut self, clean: bool) -> Result<bool> {
+        let (ticket, clean) = self.commit_inner(clean)?;
+        let shared = self.shared;
+        drop(self);
+        shared.group.wait(shared, ticket)?;
+        Ok(clean)
+    }
+
+    fn commit_inner(&mut self, clean: bool) -> Result<(Ticket, bool)> {
         if self.failed {
             return Err(Error::TxnFailed);
         }
-        let span = tracing::debug_span!(
-            "commit",
-            txn = self.txn,
-            pages = tracing::field::Empty,
-            sync_us = tracing::field::Empty
-        );
+        let span = tracing::debug_span!("commit", txn = self.txn, pages = tracing::field::Empty);
         let _entered = span.enter();
         self.sync_catalog()?;
         if self.durability == Durability::Immediate {
@@ -63,15 +76,19 @@ impl WriteTxn<'_> {
                 "free list inconsistent at commit",
             ));
         }
-        let result = self.write_out(clean, &span);
+        let clean = clean
+            && self.writer.dirty.is_empty()
+            && self.shared.durable_txn() + 1 == self.txn
+            && self.durability == Durability::Immediate;
+        let result = self.seal_and_hand_over(clean, &span);
         if result.is_err() {
             // Pages or the meta may be half-written: refuse further writes until reopened.
             self.shared.broken.store(true, Ordering::SeqCst);
         }
-        result
+        Ok((result?, clean))
     }
 
-    fn write_out(&mut self, clean: bool, span: &tracing::Span) -> Result<()> {
+    fn seal_and_hand_over(&mut self, clean: bool, span: &tracing::Span) -> Result<Ticket> {
         let pager = &self.shared.store.0;
         let writer = &mut *self.writer;
         let runs: Vec<_> = writer.dirty.runs().collect();
@@ -81,33 +98,24 @@ impl WriteTxn<'_> {
             check_sealable(bytes, no, count, self.txn);
             seal(bytes, no)?;
         }
+        span.record("pages", runs.iter().map(|r| u64::from(r.1)).sum::<u64>());
         let snapshot = Snapshot {
             txn: self.txn,
+            // The group fills in the last durable commit when it writes the meta.
             durable_before: self.shared.durable_txn(),
             high_water: self.freelist.high_water(),
             catalog: self.roots.catalog,
             free: self.roots.free,
         };
-        let slot = 1 - writer.durable_slot;
-        write_meta(pager, &mut writer.dirty, slot, snapshot, clean)?;
-        span.record("pages", runs.iter().map(|r| u64::from(r.1)).sum::<u64>());
-        if self.durability == Durability::Immediate {
-            let started = Instant::now();
-            pager.sync()?;
-            span.record("sync_us", started.elapsed().as_micros() as u64);
-            self.shared.durable_txn.store(self.txn, Ordering::SeqCst);
-            writer.durable_slot = slot;
-            // The commit is durable now: a failed cut only leaves the file longer.
-            if let Err(e) = shrink_if_mostly_free(pager, snapshot.high_water) {
-                tracing::warn!(error = %e, "could not shrink the file; it keeps its length");
-            }
-        }
-        self.shared.current.store(Arc::new(snapshot));
-        self.shared.current_txn.store(self.txn, Ordering::SeqCst);
+        let ticket = self
+            .shared
+            .group
+            .enqueue(self.shared, snapshot, self.durability, clean)?;
+        writer.head = Arc::new(snapshot);
         writer.dirty.clear();
         writer.cached_freelist = Some(std::mem::take(&mut self.freelist));
         self.done = true;
-        Ok(())
+        Ok(ticket)
     }
 }
 
@@ -143,16 +151,4 @@ fn check_sealable(bytes: &[u8], no: nevar_page::PageNo, count: u32, txn: nevar_p
         expected,
         "dirty page {no}: wrong run length"
     );
-}
-
-/// Cuts the file when more than half of it lies beyond the (durable) high-water mark, leaving
-/// an eighth of headroom so growth does not follow at once. LMDB never shrinks its file.
-fn shrink_if_mostly_free(pager: &nevar_pager::Pager, high_water: u64) -> Result<()> {
-    let file_pages = pager.file_pages();
-    if file_pages > 2 * high_water && file_pages - high_water > 256 {
-        let keep = high_water + high_water / 8;
-        tracing::debug!(from_pages = file_pages, to_pages = keep, "shrinking file");
-        pager.shrink_to(keep)?;
-    }
-    Ok(())
 }

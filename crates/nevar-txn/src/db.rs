@@ -5,10 +5,11 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use arc_swap::ArcSwap;
 use nevar_freelist::{FreeList, Horizons};
-use nevar_page::{PageNo, TxnId};
+use nevar_page::TxnId;
 use nevar_pager::Dirty;
 
 use crate::error::{Error, Result};
+use crate::group::SyncGroup;
 use crate::options::{Durability, Options};
 use crate::read::ReadTxn;
 use crate::readers::Readers;
@@ -25,9 +26,9 @@ pub(crate) struct Writer {
     pub cached_freelist: Option<FreeList>,
     /// Pages of the live write transaction.
     pub dirty: Dirty,
-    /// Meta slot holding the last durable commit; never overwritten until a newer commit is
-    /// durable.
-    pub durable_slot: PageNo,
+    /// The newest commit, which the next transaction starts from. It may not be durable or
+    /// published yet (its group is syncing).
+    pub head: Arc<Snapshot>,
 }
 
 /// Everything a database handle and its transactions share.
@@ -36,11 +37,13 @@ pub(crate) struct Shared {
     pub current: ArcSwap<Snapshot>,
     /// `current`'s txn id, stored after `current` (see `readers.rs` for why).
     pub current_txn: AtomicU64,
-    /// Newest commit known to be on stable storage. Written only by the writer (under its
-    /// lock) after a sync; read without the lock, so `stats()` never waits for the writer.
+    /// Newest commit known to be on stable storage. Written only by a sync's leader (see
+    /// `group.rs`); read without any lock, so `stats()` never waits for the writer.
     pub durable_txn: AtomicU64,
     pub readers: Readers,
     pub writer: Mutex<Writer>,
+    /// Meta writes, syncs and publication (group commit).
+    pub group: SyncGroup,
     pub options: Options,
     /// Set when a failed write or sync left the file in an unknown state.
     pub broken: AtomicBool,
@@ -57,9 +60,18 @@ impl Shared {
 
     /// What may still see pages freed after snapshot `base`: the oldest reader's snapshot and
     /// the last durable commit (no reader's snapshot and not the durable commit may lose pages).
+    /// `base` may be newer than what readers see (its group is still syncing); a reader may be
+    /// registering for the published snapshot right now, so that one bounds the readers'
+    /// horizon too. It is read before the reader slots (see `readers.rs`).
     pub fn horizons(&self, base: TxnId) -> Horizons {
+        let published = self.current_txn.load(Ordering::SeqCst);
         Horizons {
-            readers: self.readers.oldest().unwrap_or(TxnId::MAX).min(base),
+            readers: self
+                .readers
+                .oldest()
+                .unwrap_or(TxnId::MAX)
+                .min(published)
+                .min(base),
             durable: self.durable_txn().min(base),
         }
     }
@@ -85,7 +97,7 @@ impl Database {
         let writer = Writer {
             cached_freelist: None,
             dirty: Dirty::new(),
-            durable_slot: opened.slot,
+            head: Arc::new(opened.snapshot),
         };
         let shared = Shared {
             store: opened.store,
@@ -94,6 +106,7 @@ impl Database {
             current: ArcSwap::from_pointee(opened.snapshot),
             readers: Readers::new(),
             writer: Mutex::new(writer),
+            group: SyncGroup::new(opened.snapshot.txn, opened.slot),
             options,
             broken: AtomicBool::new(false),
         };
@@ -136,11 +149,23 @@ impl Drop for Database {
         if self.shared.options.read_only || self.shared.broken.load(Ordering::SeqCst) {
             return;
         }
-        if let Ok(mut w) = self.begin_write() {
+        // The first commit makes everything durable; the clean flag needs a commit that
+        // writes no page on top of a durable one (see `commit_clean`), which the second or
+        // third is (settling the free list may write pages once more).
+        for _ in 0..3 {
+            let Ok(mut w) = self.begin_write() else {
+                return;
+            };
             w.set_durability(Durability::Immediate);
-            if let Err(e) = w.commit_clean() {
-                tracing::warn!(error = %e, "clean shutdown failed; the next open will verify the last commit");
+            match w.commit_clean() {
+                Ok(true) => return,
+                Ok(false) => continue,
+                Err(e) => {
+                    tracing::warn!(error = %e, "clean shutdown failed; the next open will verify the last commit");
+                    return;
+                }
             }
         }
+        tracing::debug!("no page-free commit after three tries; the next open verifies");
     }
 }

@@ -11,6 +11,7 @@ mod commit;
 mod copy;
 mod db;
 mod error;
+mod group;
 mod location;
 mod options;
 mod read;

@@ -52,7 +52,8 @@ pub struct WriteTxn<'db> {
 impl<'db> WriteTxn<'db> {
     pub(crate) fn begin(shared: &'db Shared) -> Result<WriteTxn<'db>> {
         let mut writer = shared.lock_writer();
-        let base: Arc<Snapshot> = shared.current.load_full();
+        // The newest commit, published or still syncing in its group.
+        let base: Arc<Snapshot> = Arc::clone(&writer.head);
         // Recovery refuses a meta whose id has no successor, so this cannot overflow.
         let txn = base
             .txn
@@ -63,6 +64,8 @@ impl<'db> WriteTxn<'db> {
             None => nevar_freelist::load(&shared.store, &base.free)?,
         };
         freelist.begin(txn, shared.horizons(base.txn), base.high_water);
+        // A group still syncing may make commits up to `base` durable while this one runs.
+        freelist.may_become_durable(shared.group.durable_ceiling(base.txn));
         writer.dirty.clear();
         Ok(WriteTxn {
             shared,

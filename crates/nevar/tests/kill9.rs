@@ -7,6 +7,8 @@ use std::process::{Command, Stdio};
 use nevar::Database;
 
 const CHILD_ENV: &str = "NEVAR_KILL9_CHILD";
+/// Writer threads of the child (1 when unset).
+const THREADS_ENV: &str = "NEVAR_KILL9_THREADS";
 
 fn value(i: u64, tree: u64) -> Vec<u8> {
     let len = [10usize, 200, 3000, 20_000][(i % 4) as usize];
@@ -108,4 +110,104 @@ fn acknowledged_commits_survive_kill_9() {
         acked_total > 0 && acked_rounds > rounds / 2,
         "the child acknowledged commits"
     );
+}
+
+/// Child half of the multi-writer test: `NEVAR_KILL9_THREADS` threads commit at once, each
+/// into its own tree `w{thread}` with keys 0, 1, 2, ..., printing "acked THREAD N" after each
+/// commit returns. Concurrent durable commits share syncs (group commit); each is
+/// acknowledged only once its own data is durable.
+#[test]
+#[ignore = "the child process of acknowledged_commits_of_concurrent_writers_survive_kill_9"]
+fn kill9_threads_child() {
+    let path = std::env::var(CHILD_ENV).expect("started by the kill -9 parent test");
+    let threads: u64 = std::env::var(THREADS_ENV).unwrap().parse().unwrap();
+    let db = Database::open(&path).unwrap();
+    std::thread::scope(|s| {
+        for thread in 0..threads {
+            let db = &db;
+            s.spawn(move || {
+                let tree = format!("w{thread}");
+                let mut next = db
+                    .begin_read()
+                    .unwrap()
+                    .open_tree(&tree)
+                    .map(|t| t.len().unwrap())
+                    .unwrap_or(0);
+                loop {
+                    let mut w = db.begin_write().unwrap();
+                    w.open_tree(&tree)
+                        .unwrap()
+                        .insert(&next.to_be_bytes(), &value(next, thread))
+                        .unwrap();
+                    w.commit().unwrap();
+                    // One write per line: lines of different threads never interleave.
+                    let line = format!("acked {thread} {next}\n");
+                    std::io::stdout().lock().write_all(line.as_bytes()).unwrap();
+                    next += 1;
+                }
+            });
+        }
+    });
+}
+
+#[test]
+fn acknowledged_commits_of_concurrent_writers_survive_kill_9() {
+    const THREADS: u64 = 4;
+    let rounds = if nevar_testkit::long() { 2_000 } else { 60 };
+    let dir = tempfile::tempdir().unwrap();
+    let mut rng = nevar_testkit::Rng(nevar_testkit::seed(7) | 1);
+    let mut acked_rounds = 0;
+    for round in 0..rounds {
+        let path = dir.path().join(format!("threads-{}.nevar", round / 20));
+        let mut child = Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "kill9_threads_child",
+                "--ignored",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env(CHILD_ENV, &path)
+            .env(THREADS_ENV, THREADS.to_string())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(rng.below(250)));
+        child.kill().unwrap();
+        let stdout = child.stdout.take().unwrap();
+        child.wait().unwrap();
+        let mut acked = [None::<u64>; THREADS as usize];
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let mut words = line.split(' ');
+            if let (Some("acked"), Some(t), Some(n)) = (words.next(), words.next(), words.next())
+                && let (Ok(t), Ok(n)) = (t.parse::<usize>(), n.parse::<u64>())
+            {
+                acked[t] = Some(n);
+            }
+        }
+        let db =
+            Database::open(&path).unwrap_or_else(|e| panic!("round {round}: reopen failed: {e}"));
+        let report = db.check().unwrap();
+        assert!(report.is_clean(), "round {round}: {:?}", report.problems);
+        let r = db.begin_read().unwrap();
+        for (thread, acked) in acked.iter().enumerate() {
+            let Some(acked) = *acked else { continue };
+            let t = r.open_tree(&format!("w{thread}")).unwrap();
+            assert!(
+                t.len().unwrap() > acked,
+                "round {round}: thread {thread} commit {acked} lost"
+            );
+            for i in [0, acked / 2, acked] {
+                assert_eq!(
+                    t.get(&i.to_be_bytes()).unwrap(),
+                    Some(&value(i, thread as u64)[..]),
+                    "round {round} thread {thread} key {i}"
+                );
+            }
+        }
+        acked_rounds += u64::from(acked.iter().any(Option::is_some));
+    }
+    eprintln!("{rounds} rounds, {acked_rounds} with acknowledged commits");
+    assert!(acked_rounds > rounds / 2, "the child acknowledged commits");
 }
