@@ -98,7 +98,13 @@ impl WriteTxn<'_> {
             check_sealable(bytes, no, count, self.txn);
             seal(bytes, no)?;
         }
-        span.record("pages", runs.iter().map(|r| u64::from(r.1)).sum::<u64>());
+        let pages = runs.iter().map(|r| u64::from(r.1)).sum::<u64>();
+        span.record("pages", pages);
+        let written = &self.shared.written;
+        written.pages.fetch_add(pages, Ordering::Relaxed);
+        written
+            .runs
+            .fetch_add(adjacent_runs(runs), Ordering::Relaxed);
         let snapshot = Snapshot {
             txn: self.txn,
             // The group fills in the last durable commit when it writes the meta.
@@ -117,6 +123,20 @@ impl WriteTxn<'_> {
         self.done = true;
         Ok(ticket)
     }
+}
+
+/// How many runs of adjacent pages `runs` (first page, pages) make up.
+fn adjacent_runs(mut runs: Vec<(nevar_page::PageNo, u32)>) -> u64 {
+    runs.sort_unstable();
+    let mut count = 0;
+    let mut end = None;
+    for (start, len) in runs {
+        if end != Some(start) {
+            count += 1;
+        }
+        end = Some(start + u64::from(len));
+    }
+    count
 }
 
 /// Debug check of a dirty run about to be sealed: a tree page of this transaction, at its own

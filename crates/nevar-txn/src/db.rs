@@ -47,6 +47,15 @@ pub(crate) struct Shared {
     pub options: Options,
     /// Set when a failed write or sync left the file in an unknown state.
     pub broken: AtomicBool,
+    /// What commits wrote, for [`crate::Stats`].
+    pub written: WriteCounters,
+}
+
+/// Pages commits wrote since open, and in how many runs of adjacent pages.
+#[derive(Default)]
+pub(crate) struct WriteCounters {
+    pub pages: AtomicU64,
+    pub runs: AtomicU64,
 }
 
 impl Shared {
@@ -109,6 +118,7 @@ impl Database {
             group: SyncGroup::new(opened.snapshot.txn, opened.slot),
             options,
             broken: AtomicBool::new(false),
+            written: WriteCounters::default(),
         };
         Ok(Database {
             shared: Arc::new(shared),

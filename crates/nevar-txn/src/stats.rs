@@ -1,6 +1,7 @@
 //! Database statistics.
 
 use std::ops::Bound;
+use std::sync::atomic::Ordering;
 
 use nevar_btree::{Range, TreeDesc, verify};
 use nevar_page::{HEADER_LEN, TxnId};
@@ -51,6 +52,11 @@ pub struct Stats {
     pub pending_free_pages: u64,
     /// Sync points since open.
     pub syncs: u64,
+    /// Tree pages written by commits since open (meta pages not counted).
+    pub pages_written: u64,
+    /// Runs of adjacent pages among `pages_written`, counted per commit: a commit's sync sends
+    /// about one write request per run, plus one for the meta (unless it adjoins a run).
+    pub page_runs_written: u64,
     /// Live readers.
     pub readers: usize,
     /// How many transactions the oldest live reader is behind the last commit.
@@ -104,6 +110,8 @@ impl Database {
             free_pages: free.free,
             pending_free_pages: free.pending,
             syncs: pager.syncs,
+            pages_written: shared.written.pages.load(Ordering::Relaxed),
+            page_runs_written: shared.written.runs.load(Ordering::Relaxed),
             readers: shared.readers.count(),
             oldest_reader_age: oldest.map(|t| snap.txn.saturating_sub(t)),
             trees,

@@ -24,6 +24,10 @@
 //!   (it could not even have begun before that sync without grouping), so readers never see
 //!   an `Immediate` commit before it is durable.
 
+#[cfg(test)]
+mod model;
+mod queue;
+
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Instant;
@@ -37,34 +41,11 @@ use crate::options::Durability;
 use crate::recovery::write_meta;
 use crate::snapshot::Snapshot;
 
-/// The newest commit not yet published, standing for every commit since the last published.
-#[derive(Clone, Copy)]
-struct Pending {
-    snapshot: Snapshot,
-    /// Some commit it stands for was `Immediate`: it must be synced before it is published.
-    needs_sync: bool,
-    /// Mark the meta as a clean shutdown (the closing commit).
-    clean: bool,
-}
-
-/// A sync that failed, kept so that every commit of its group gets an error.
-#[derive(Clone)]
-struct FailedSync {
-    kind: std::io::ErrorKind,
-    message: String,
-}
+pub(crate) use queue::Ticket;
+use queue::{FailedSync, MetaWrite, Next, Queue};
 
 struct GroupState {
-    pending: Option<Pending>,
-    /// A leader is writing a meta and syncing; nobody else writes a meta meanwhile.
-    syncing: bool,
-    /// Meta slot holding the last durable commit.
-    durable_slot: PageNo,
-    /// Newest commit on stable storage (mirrored in `Shared::durable_txn` for lock-free reads).
-    durable: TxnId,
-    /// Newest commit published to readers.
-    published: TxnId,
-    failed: Option<FailedSync>,
+    queue: Queue,
     /// The write token for the meta pages, which no transaction's `Dirty` ever holds.
     meta_token: Dirty,
 }
@@ -76,25 +57,12 @@ pub(crate) struct SyncGroup {
     landed: Condvar,
 }
 
-/// A commit handed to the group; [`SyncGroup::wait`] returns once it is durable (Immediate)
-/// or published (NoSync).
-#[must_use]
-pub(crate) struct Ticket {
-    txn: TxnId,
-    durability: Durability,
-}
-
 impl SyncGroup {
     /// The group of a database whose last durable commit `txn` sits in meta slot `slot`.
     pub fn new(txn: TxnId, slot: PageNo) -> SyncGroup {
         SyncGroup {
             state: Mutex::new(GroupState {
-                pending: None,
-                syncing: false,
-                durable_slot: slot,
-                durable: txn,
-                published: txn,
-                failed: None,
+                queue: Queue::new(txn, slot),
                 meta_token: Dirty::new(),
             }),
             landed: Condvar::new(),
@@ -106,22 +74,13 @@ impl SyncGroup {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// The newest commit that may become durable before a transaction starting now (from
-    /// `head`) commits: `head` itself when a sync is in flight or queued (a group's meta
-    /// covers the newest pending commit), else the last durable commit, which then cannot
-    /// move until that transaction commits (only commits queue syncs, and it holds the
-    /// writer lock).
+    /// See [`Queue::durable_ceiling`].
     pub fn durable_ceiling(&self, head: TxnId) -> TxnId {
-        let st = self.lock();
-        if st.syncing || st.pending.is_some_and(|p| p.needs_sync) {
-            head
-        } else {
-            st.durable
-        }
+        self.lock().queue.durable_ceiling(head)
     }
 
     /// Hands over the commit `snapshot`, whose pages are sealed. Called under the writer lock,
-    /// so commits arrive in order. A `NoSync` commit with nothing ahead of it is written and
+    /// so commits arrive in order. A `NoSync` commit with no sync ahead of it is written and
     /// published here; anything else is pending until [`SyncGroup::wait`].
     pub fn enqueue(
         &self,
@@ -131,30 +90,15 @@ impl SyncGroup {
         clean: bool,
     ) -> Result<Ticket> {
         let mut st = self.lock();
-        let immediate = durability == Durability::Immediate;
-        let behind = st.syncing || st.pending.is_some_and(|p| p.needs_sync);
-        if !immediate && !behind {
+        let (ticket, write_now) = st
+            .queue
+            .enqueue(snapshot, durability, clean)
+            .map_err(failed_sync_error)?;
+        if let Some(write) = write_now {
             // As without grouping: meta into the non-durable slot, no sync, visible now.
-            let slot = 1 - st.durable_slot;
-            let snapshot = Snapshot {
-                durable_before: st.durable,
-                ..snapshot
-            };
-            write_meta(&shared.store.0, &mut st.meta_token, slot, snapshot, clean)?;
-            st.pending = None;
-            publish(shared, &mut st, snapshot);
-        } else {
-            let needs_sync = immediate || st.pending.is_some_and(|p| p.needs_sync);
-            st.pending = Some(Pending {
-                snapshot,
-                needs_sync,
-                clean,
-            });
+            self.write_unsynced(shared, &mut st, write)?;
         }
-        Ok(Ticket {
-            txn: snapshot.txn,
-            durability,
-        })
+        Ok(ticket)
     }
 
     /// Waits until the ticket's commit is durable (Immediate) or visible (NoSync), leading a
@@ -162,112 +106,96 @@ impl SyncGroup {
     pub fn wait(&self, shared: &Shared, ticket: Ticket) -> Result<()> {
         let mut st = self.lock();
         loop {
-            let done = match ticket.durability {
-                Durability::Immediate => st.durable >= ticket.txn,
-                Durability::NoSync => st.published >= ticket.txn,
+            st = match st.queue.next(ticket) {
+                Next::Done => return Ok(()),
+                Next::Failed(failed) => return Err(failed_sync_error(failed)),
+                Next::Lead(write) => self.lead(shared, st, write)?,
+                Next::Wait => self.landed.wait(st).unwrap_or_else(|p| p.into_inner()),
             };
-            if done {
-                return Ok(());
-            }
-            if let Some(failed) = &st.failed {
-                return Err(Error::Io {
-                    op: "group commit sync",
-                    source: std::io::Error::new(failed.kind, failed.message.clone()),
-                });
-            }
-            let leads = !st.syncing && st.pending.is_some_and(|p| p.needs_sync);
-            if leads {
-                st = self.lead(shared, st)?;
-            } else {
-                st = self.landed.wait(st).unwrap_or_else(|p| p.into_inner());
-            }
         }
     }
 
-    /// Syncs the newest pending commit, with the group lock released while the disk works.
+    /// Writes and syncs `lead`, with the group lock released while the disk works.
     fn lead<'g>(
         &'g self,
         shared: &Shared,
         mut st: MutexGuard<'g, GroupState>,
+        lead: MetaWrite,
     ) -> Result<MutexGuard<'g, GroupState>> {
-        let pending = st.pending.take().expect("a leader has a pending commit");
-        let slot = 1 - st.durable_slot;
-        let snapshot = Snapshot {
-            durable_before: st.durable,
-            ..pending.snapshot
-        };
-        st.syncing = true;
         let mut token = std::mem::take(&mut st.meta_token);
         drop(st);
-
         let pager = &shared.store.0;
         let started = Instant::now();
-        let result = write_meta(pager, &mut token, slot, snapshot, pending.clean)
+        let result = write_meta(pager, &mut token, lead.slot, lead.snapshot, lead.clean)
             .and_then(|()| Ok(pager.sync()?));
         tracing::debug!(
-            txn = snapshot.txn,
+            txn = lead.snapshot.txn,
             sync_us = started.elapsed().as_micros() as u64,
             "group sync"
         );
-
         let mut st = self.lock();
         st.meta_token = token;
-        st.syncing = false;
         if let Err(e) = result {
-            // Pages or the meta may be half-written: fail the group, refuse further writes.
-            shared.broken.store(true, Ordering::SeqCst);
-            st.failed = Some(FailedSync {
-                kind: io_kind(&e),
-                message: e.to_string(),
-            });
-            self.landed.notify_all();
+            self.fail(shared, &mut st, &e);
             return Err(e);
         }
-        st.durable_slot = slot;
-        st.durable = snapshot.txn;
-        shared.durable_txn.store(snapshot.txn, Ordering::SeqCst);
-        publish(shared, &mut st, snapshot);
-        // NoSync commits that queued during the sync need no sync of their own.
-        if let Some(next) = st.pending.filter(|p| !p.needs_sync) {
-            let next_slot = 1 - st.durable_slot;
-            let next_snapshot = Snapshot {
-                durable_before: st.durable,
-                ..next.snapshot
-            };
-            let written = write_meta(
-                pager,
-                &mut st.meta_token,
-                next_slot,
-                next_snapshot,
-                next.clean,
-            );
-            match written {
-                Ok(()) => {
-                    st.pending = None;
-                    publish(shared, &mut st, next_snapshot);
-                }
-                Err(e) => {
-                    shared.broken.store(true, Ordering::SeqCst);
-                    st.failed = Some(FailedSync {
-                        kind: io_kind(&e),
-                        message: e.to_string(),
-                    });
-                }
-            }
+        shared
+            .durable_txn
+            .store(lead.snapshot.txn, Ordering::SeqCst);
+        let (synced, follow_up) = st.queue.synced(lead);
+        publish(shared, synced);
+        if let Some(write) = follow_up {
+            // NoSync commits that queued during the sync need no sync of their own. Their
+            // failure is theirs (and poisons the database); the synced group is durable.
+            let _ = self.write_unsynced(shared, &mut st, write);
         }
         self.landed.notify_all();
         drop(st);
-        shrink_if_idle(shared, snapshot.high_water);
+        shrink_if_idle(shared, lead.snapshot.high_water);
         Ok(self.lock())
+    }
+
+    /// Writes a NoSync meta (no sync ahead of it) and publishes it.
+    fn write_unsynced(&self, shared: &Shared, st: &mut GroupState, write: MetaWrite) -> Result<()> {
+        let GroupState { queue, meta_token } = st;
+        let pager = &shared.store.0;
+        match write_meta(pager, meta_token, write.slot, write.snapshot, write.clean) {
+            Ok(()) => {
+                publish(shared, queue.written(write));
+                self.landed.notify_all();
+                Ok(())
+            }
+            Err(e) => {
+                self.fail(shared, st, &e);
+                Err(e)
+            }
+        }
+    }
+
+    /// Pages or a meta may be half-written: fail everyone waiting, refuse further writes.
+    fn fail(&self, shared: &Shared, st: &mut GroupState, e: &Error) {
+        shared.broken.store(true, Ordering::SeqCst);
+        st.queue.failed(FailedSync {
+            kind: io_kind(e),
+            message: e.to_string(),
+        });
+        self.landed.notify_all();
     }
 }
 
-/// Makes `snapshot` what new readers see; under the group lock, in commit order.
-fn publish(shared: &Shared, st: &mut GroupState, snapshot: Snapshot) {
-    debug_assert!(snapshot.txn > st.published, "publication goes forward");
+/// Makes `snapshot` what new readers see; under the group lock, in commit order (the queue
+/// checks the order).
+fn publish(shared: &Shared, snapshot: Snapshot) {
     shared.current.store(Arc::new(snapshot));
     shared.current_txn.store(snapshot.txn, Ordering::SeqCst);
-    st.published = snapshot.txn;
+}
+
+/// The error every commit of a failed group gets: the sync's own kind and message.
+fn failed_sync_error(failed: FailedSync) -> Error {
+    Error::Io {
+        op: "group commit sync",
+        source: std::io::Error::new(failed.kind, failed.message),
+    }
 }
 
 fn io_kind(e: &Error) -> std::io::ErrorKind {

@@ -1,0 +1,101 @@
+//! What a durable single-insert commit costs the disk: write requests and syncs per commit,
+//! read from `/proc/diskstats` (the device holding the temp dir; other programs' writes count
+//! too, so take the smallest of several runs) and `Database::stats`, whose runs of adjacent
+//! pages per commit are exact (a sync sends about one write per run, plus the meta).
+//!
+//! `cargo run --release -p nevar-bench --example commit_probe -- [entries] [commits] [threads...]`
+//! loads `entries` random 24/150-byte entries, then makes `commits` durable single-insert
+//! commits spread over each thread count in turn (default 100000 1000 1 4 16).
+
+use std::os::unix::fs::MetadataExt;
+use std::time::Instant;
+
+/// Writes completed on device `major:minor` so far (the fifth field after the name).
+fn writes_completed(major: u64, minor: u64) -> u64 {
+    let stats = std::fs::read_to_string("/proc/diskstats").expect("/proc/diskstats");
+    for line in stats.lines() {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        if f.len() > 7 && f[0].parse() == Ok(major) && f[1].parse() == Ok(minor) {
+            return f[7].parse().expect("a count");
+        }
+    }
+    // A partition's own line may be missing (a whole-disk device): fall back to minor 0.
+    if minor != 0 {
+        return writes_completed(major, 0);
+    }
+    panic!("device {major}:{minor} not in /proc/diskstats")
+}
+
+fn main() {
+    let args: Vec<u64> = std::env::args()
+        .skip(1)
+        .map(|a| a.parse().expect("numbers"))
+        .collect();
+    let entries = args.first().copied().unwrap_or(100_000);
+    let commits = args.get(1).copied().unwrap_or(1000);
+    let thread_counts = if args.len() > 2 {
+        args[2..].to_vec()
+    } else {
+        vec![1, 4, 16]
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("probe.nevar");
+    let db = nevar::Database::open(&path).unwrap();
+    let dev = std::fs::metadata(&path).unwrap().dev();
+    let (major, minor) = (((dev >> 8) & 0xfff) as u64, (dev & 0xff) as u64);
+    let mut rng = 0x9E37_79B9_7F4A_7C15u64;
+    let mut bytes = |n: usize| -> Vec<u8> {
+        (0..n)
+            .map(|_| {
+                rng ^= rng << 13;
+                rng ^= rng >> 7;
+                rng ^= rng << 17;
+                rng as u8
+            })
+            .collect()
+    };
+    {
+        let mut w = db.begin_write().unwrap();
+        {
+            let mut t = w.open_tree("probe").unwrap();
+            for _ in 0..entries {
+                t.insert(&bytes(24), &bytes(150)).unwrap();
+            }
+        }
+        w.commit().unwrap();
+    }
+    println!(
+        "threads  commits  ms      us/commit  writes/commit  syncs/commit  pages/commit  runs/commit"
+    );
+    for threads in thread_counts {
+        let pairs: Vec<(Vec<u8>, Vec<u8>)> =
+            (0..commits).map(|_| (bytes(24), bytes(150))).collect();
+        let before = db.stats().unwrap();
+        let writes_before = writes_completed(major, minor);
+        let started = Instant::now();
+        std::thread::scope(|s| {
+            for part in pairs.chunks(pairs.len().div_ceil(threads as usize)) {
+                let db = &db;
+                s.spawn(move || {
+                    for (k, v) in part {
+                        let mut w = db.begin_write().unwrap();
+                        w.open_tree("probe").unwrap().insert(k, v).unwrap();
+                        w.commit().unwrap();
+                    }
+                });
+            }
+        });
+        let ms = started.elapsed().as_secs_f64() * 1000.0;
+        let writes = writes_completed(major, minor) - writes_before;
+        let after = db.stats().unwrap();
+        let per_commit = |n: u64| n as f64 / commits as f64;
+        println!(
+            "{threads:>7}  {commits:>7}  {ms:>6.0}  {:>9.0}  {:>13.2}  {:>12.2}  {:>12.2}  {:>11.2}",
+            ms * 1000.0 / commits as f64,
+            per_commit(writes),
+            per_commit(after.syncs - before.syncs),
+            per_commit(after.pages_written - before.pages_written),
+            per_commit(after.page_runs_written - before.page_runs_written),
+        );
+    }
+}
