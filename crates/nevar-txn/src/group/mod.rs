@@ -44,6 +44,10 @@ use crate::snapshot::Snapshot;
 pub(crate) use queue::Ticket;
 use queue::{FailedSync, MetaWrite, Next, Queue};
 
+/// How long a committer about to lead a sync waits at most for other threads' transactions to
+/// commit and join it: a few small transactions, about one sync.
+const GATHER: std::time::Duration = std::time::Duration::from_micros(150);
+
 struct GroupState {
     queue: Queue,
     /// The write token for the meta pages, which no transaction's `Dirty` ever holds.
@@ -94,18 +98,37 @@ impl SyncGroup {
             .queue
             .enqueue(snapshot, durability, clean)
             .map_err(failed_sync_error)?;
-        if let Some(write) = write_now {
+        match write_now {
             // As without grouping: meta into the non-durable slot, no sync, visible now.
-            self.write_unsynced(shared, &mut st, write)?;
+            Some(write) => self.write_unsynced(shared, &mut st, write)?,
+            // A committer gathering before its sync takes this one along.
+            None => self.landed.notify_all(),
         }
         Ok(ticket)
     }
 
     /// Waits until the ticket's commit is durable (Immediate) or visible (NoSync), leading a
     /// sync when none is in flight.
+    ///
+    /// About to lead when the last sync showed several threads committing at once, a
+    /// committer first waits up to [`GATHER`] for as many commits as the last sync covered
+    /// plus those that queued behind it, so one sync covers them all. Without this, groups
+    /// alternate between the threads that queued during the last sync and the threads that
+    /// returned from it (two threads never shared a sync). A thread alone never waits: its
+    /// syncs cover one commit each, with none queued behind.
     pub fn wait(&self, shared: &Shared, ticket: Ticket) -> Result<()> {
         let mut st = self.lock();
+        let gather_until = Instant::now() + GATHER;
         loop {
+            let now = Instant::now();
+            if now < gather_until && !st.queue.done(ticket) && st.queue.should_gather() {
+                st = self
+                    .landed
+                    .wait_timeout(st, gather_until - now)
+                    .unwrap_or_else(|p| p.into_inner())
+                    .0;
+                continue;
+            }
             st = match st.queue.next(ticket) {
                 Next::Done => return Ok(()),
                 Next::Failed(failed) => return Err(failed_sync_error(failed)),

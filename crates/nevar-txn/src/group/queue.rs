@@ -16,6 +16,8 @@ struct Pending {
     needs_sync: bool,
     /// Mark the meta as a clean shutdown (the closing commit).
     clean: bool,
+    /// Commits it stands for.
+    commits: u32,
 }
 
 /// A sync that failed, kept so that every commit of its group gets an error.
@@ -67,6 +69,11 @@ pub(crate) struct Queue {
     /// Newest commit published to readers.
     published: TxnId,
     failed: Option<FailedSync>,
+    /// Commits the sync in flight covers.
+    syncing_commits: u32,
+    /// How many commits a sync may expect to cover: those the last sync covered plus those
+    /// that queued while it ran, about the number of threads committing at once.
+    expected: u32,
 }
 
 impl Queue {
@@ -79,6 +86,8 @@ impl Queue {
             durable: txn,
             published: txn,
             failed: None,
+            syncing_commits: 0,
+            expected: 1,
         }
     }
 
@@ -136,10 +145,12 @@ impl Queue {
             return Ok((ticket, Some(self.meta_write(snapshot, clean))));
         }
         let needs_sync = immediate || self.pending.is_some_and(|p| p.needs_sync);
+        let commits = self.pending.map_or(0, |p| p.commits) + 1;
         self.pending = Some(Pending {
             snapshot,
             needs_sync,
             clean,
+            commits,
         });
         Ok((ticket, None))
     }
@@ -149,13 +160,28 @@ impl Queue {
         self.publish(write.snapshot)
     }
 
-    /// What the committer holding `ticket` does next; `Lead` marks the sync as in flight.
-    pub fn next(&mut self, ticket: Ticket) -> Next {
-        let done = match ticket.durability {
+    /// The ticket's commit is durable (Immediate) or published (NoSync).
+    pub fn done(&self, ticket: Ticket) -> bool {
+        match ticket.durability {
             Durability::Immediate => self.durable >= ticket.txn,
             Durability::NoSync => self.published >= ticket.txn,
-        };
-        if done {
+        }
+    }
+
+    /// A committer calling [`Queue::next`] now would lead a sync, and more commits are
+    /// expected to join it soon: the last sync and the commits that queued behind it
+    /// outnumber what is pending now (several threads commit at once).
+    pub fn should_gather(&self) -> bool {
+        !self.syncing
+            && self.failed.is_none()
+            && self
+                .pending
+                .is_some_and(|p| p.needs_sync && p.commits < self.expected)
+    }
+
+    /// What the committer holding `ticket` does next; `Lead` marks the sync as in flight.
+    pub fn next(&mut self, ticket: Ticket) -> Next {
+        if self.done(ticket) {
             return Next::Done;
         }
         if let Some(failed) = &self.failed {
@@ -165,6 +191,7 @@ impl Queue {
             Some(p) if p.needs_sync && !self.syncing => {
                 self.pending = None;
                 self.syncing = true;
+                self.syncing_commits = p.commits;
                 Next::Lead(self.meta_write(p.snapshot, p.clean))
             }
             _ => Next::Wait,
@@ -179,6 +206,7 @@ impl Queue {
         self.syncing = false;
         self.durable_slot = lead.slot;
         self.durable = lead.snapshot.txn;
+        self.expected = self.syncing_commits + self.pending.map_or(0, |p| p.commits);
         let published = self.publish(lead.snapshot);
         let follow_up = match self.pending {
             Some(p) if !p.needs_sync => {
