@@ -1,7 +1,7 @@
 //! The database handle.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
 
 use arc_swap::ArcSwap;
 use nevar_freelist::{FreeList, Horizons};
@@ -139,6 +139,24 @@ impl Database {
             return Err(Error::NeedsReopen);
         }
         WriteTxn::begin(&self.shared)
+    }
+
+    /// Starts the write transaction if none is live; `None` (at once, without waiting) while
+    /// another one is, on this thread or any other.
+    pub fn try_begin_write(&self) -> Result<Option<WriteTxn<'_>>> {
+        if self.shared.options.read_only {
+            return Err(Error::ReadOnly);
+        }
+        if self.shared.broken.load(Ordering::SeqCst) {
+            return Err(Error::NeedsReopen);
+        }
+        let writer = match self.shared.writer.try_lock() {
+            Ok(writer) => writer,
+            Err(TryLockError::WouldBlock) => return Ok(None),
+            // See `Shared::lock_writer`: the rolled-back state behind a poisoned lock is sound.
+            Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
+        };
+        WriteTxn::begin_locked(&self.shared, writer).map(Some)
     }
 
     /// The page size of the file.

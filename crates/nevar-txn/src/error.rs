@@ -89,6 +89,12 @@ pub enum Error {
         /// The first problem a rebuild cannot fix, with its page.
         first: String,
     },
+    /// `append` was given a key that does not sort after the tree's last key; nothing changed.
+    #[error("key out of order: append needs a key after the tree's last key")]
+    KeyOutOfOrder,
+    /// A tree of this name exists already (the target of `rename_tree`); nothing changed.
+    #[error("a tree named {0:?} exists already")]
+    TreeExists(String),
     /// An [`Options`](crate::Options) setting is out of range; nothing was opened.
     #[error("invalid option {option}: must be {why}")]
     InvalidOption {

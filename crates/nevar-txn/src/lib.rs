@@ -13,6 +13,7 @@ mod db;
 mod error;
 mod group;
 mod location;
+mod ops;
 mod options;
 mod read;
 mod readers;

@@ -51,7 +51,14 @@ pub struct WriteTxn<'db> {
 
 impl<'db> WriteTxn<'db> {
     pub(crate) fn begin(shared: &'db Shared) -> Result<WriteTxn<'db>> {
-        let mut writer = shared.lock_writer();
+        WriteTxn::begin_locked(shared, shared.lock_writer())
+    }
+
+    /// Begins with the writer lock already taken.
+    pub(crate) fn begin_locked(
+        shared: &'db Shared,
+        mut writer: MutexGuard<'db, Writer>,
+    ) -> Result<WriteTxn<'db>> {
         // The newest commit, published or still syncing in its group.
         let base: Arc<Snapshot> = Arc::clone(&writer.head);
         // Recovery refuses a meta whose id has no successor, so this cannot overflow.
@@ -197,8 +204,8 @@ impl Drop for WriteTxn<'_> {
 
 /// A tree inside the write transaction.
 pub struct WriteTree<'t, 'db> {
-    txn: &'t mut WriteTxn<'db>,
-    idx: usize,
+    pub(crate) txn: &'t mut WriteTxn<'db>,
+    pub(crate) idx: usize,
 }
 
 impl WriteTree<'_, '_> {

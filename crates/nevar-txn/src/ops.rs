@@ -1,0 +1,164 @@
+//! Operations built on get, insert and remove: read-modify-write on write-side trees
+//! (`take`, `pop_first`, `pop_last`, `update`, `append`), prefix scans on both sides, and
+//! renaming a tree.
+
+use std::ops::Bound;
+
+use nevar_btree::{insert, remove};
+
+use crate::catalog::{self, check_name};
+use crate::error::{Error, Result};
+use crate::read::{Tree, TreeIter};
+use crate::write::{WriteTree, WriteTxn};
+
+/// The bounds of the keys that start with `prefix`: from `prefix` itself up to (excluding)
+/// the next key that does not start with it. That key is the prefix with its trailing 0xFF
+/// bytes dropped and the last byte left incremented; there is none (the range is open at
+/// the top) when the prefix is empty or all 0xFF. Appending a zero byte to the prefix, the
+/// usual shortcut, is wrong: it excludes every key that continues with bytes above zero.
+pub(crate) fn prefix_bounds(prefix: &[u8]) -> (Bound<&[u8]>, Bound<Vec<u8>>) {
+    let mut end = prefix.to_vec();
+    while end.last() == Some(&0xFF) {
+        end.pop();
+    }
+    let upper = match end.last_mut() {
+        Some(last) => {
+            *last += 1;
+            Bound::Excluded(end)
+        }
+        None => Bound::Unbounded,
+    };
+    (Bound::Included(prefix), upper)
+}
+
+fn as_ref_bound(b: &Bound<Vec<u8>>) -> Bound<&[u8]> {
+    match b {
+        Bound::Included(v) => Bound::Included(v),
+        Bound::Excluded(v) => Bound::Excluded(v),
+        Bound::Unbounded => Bound::Unbounded,
+    }
+}
+
+impl<'r> Tree<'r> {
+    /// The entries whose keys start with `prefix`, in order; reversible. The empty prefix
+    /// gives every entry.
+    pub fn prefix(&self, prefix: &[u8]) -> Result<TreeIter<'r>> {
+        let (lo, hi) = prefix_bounds(prefix);
+        self.range((lo, as_ref_bound(&hi)))
+    }
+}
+
+impl WriteTree<'_, '_> {
+    /// The entries whose keys start with `prefix`, as this transaction sees them; reversible.
+    pub fn prefix(&self, prefix: &[u8]) -> Result<TreeIter<'_>> {
+        let (lo, hi) = prefix_bounds(prefix);
+        self.range((lo, as_ref_bound(&hi)))
+    }
+
+    /// Removes `key` and returns the value it had.
+    pub fn take(&mut self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        let Some(old) = self.get(key)?.map(<[u8]>::to_vec) else {
+            return Ok(None);
+        };
+        self.remove(key)?;
+        Ok(Some(old))
+    }
+
+    /// Removes the smallest entry and returns it.
+    pub fn pop_first(&mut self) -> Result<Option<(Vec<u8>, Vec<u8>)>> {
+        let Some((k, v)) = self.first()?.map(|(k, v)| (k.to_vec(), v.to_vec())) else {
+            return Ok(None);
+        };
+        self.remove(&k)?;
+        Ok(Some((k, v)))
+    }
+
+    /// Removes the largest entry and returns it.
+    pub fn pop_last(&mut self) -> Result<Option<(Vec<u8>, Vec<u8>)>> {
+        let Some((k, v)) = self.last()?.map(|(k, v)| (k.to_vec(), v.to_vec())) else {
+            return Ok(None);
+        };
+        self.remove(&k)?;
+        Ok(Some((k, v)))
+    }
+
+    /// Read-modify-write of one key: `f` gets the current value (or `None`) and returns the
+    /// new one; `None` removes the key. Returns whether the key holds a value afterwards.
+    pub fn update(
+        &mut self,
+        key: &[u8],
+        f: impl FnOnce(Option<&[u8]>) -> Option<Vec<u8>>,
+    ) -> Result<bool> {
+        match f(self.get(key)?) {
+            Some(new) => {
+                self.insert(key, &new)?;
+                Ok(true)
+            }
+            None => {
+                self.remove(key)?;
+                Ok(false)
+            }
+        }
+    }
+
+    /// Inserts `key`, which must sort after every key of the tree (a queue's or a log's next
+    /// entry); otherwise [`Error::KeyOutOfOrder`] and nothing changes. Goes straight to the
+    /// tree's last leaf when it fits there.
+    pub fn append(&mut self, key: &[u8], value: &[u8]) -> Result<()> {
+        if let Some((last, _)) = self.last()?
+            && last >= key
+        {
+            return Err(Error::KeyOutOfOrder);
+        }
+        self.insert(key, value)?;
+        Ok(())
+    }
+}
+
+impl WriteTxn<'_> {
+    /// Renames tree `from` to `to`: one catalog change, whatever the tree holds. Returns
+    /// whether `from` existed; [`Error::TreeExists`] (and nothing changes) if `to` does.
+    pub fn rename_tree(&mut self, from: &str, to: &str) -> Result<bool> {
+        check_name(from)?;
+        check_name(to)?;
+        // Open trees' descriptors go into the catalog first, so it knows every tree.
+        self.sync_catalog()?;
+        let Some(desc) = catalog::lookup(&self.shared.store, &self.roots.catalog, from)? else {
+            return Ok(false);
+        };
+        if from == to {
+            return Ok(true);
+        }
+        if catalog::lookup(&self.shared.store, &self.roots.catalog, to)?.is_some() {
+            return Err(Error::TreeExists(to.to_owned()));
+        }
+        let value = catalog::encode(&desc);
+        self.change(|store, roots| {
+            remove(store, &mut roots.catalog, from.as_bytes())?;
+            insert(store, &mut roots.catalog, to.as_bytes(), &value)
+        })?;
+        if let Some(open) = self.roots.trees.iter_mut().find(|t| t.name == from) {
+            open.name = to.to_owned();
+        }
+        Ok(true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn upper(prefix: &[u8]) -> Bound<Vec<u8>> {
+        prefix_bounds(prefix).1
+    }
+
+    #[test]
+    fn prefix_bounds_end_at_the_first_key_past_the_prefix() {
+        assert_eq!(upper(b"user/"), Bound::Excluded(b"user0".to_vec()));
+        assert_eq!(upper(b"a\xff"), Bound::Excluded(b"b".to_vec()));
+        assert_eq!(upper(b"a\xfe\xff\xff"), Bound::Excluded(b"a\xff".to_vec()));
+        assert_eq!(upper(b"\xff\xff"), Bound::Unbounded);
+        assert_eq!(upper(b""), Bound::Unbounded);
+        assert_eq!(prefix_bounds(b"ab").0, Bound::Included(&b"ab"[..]));
+    }
+}
