@@ -5,9 +5,11 @@
 //!
 //! `cargo run --release -p nevar-bench --example commit_probe -- [entries] [commits] [threads...]`
 //! loads `entries` random 24/150-byte entries, then makes `commits` durable single-insert
-//! commits spread over each thread count in turn (default 100000 1000 1 4 16).
+//! commits spread over each thread count in turn (default 100000 1000 1 4 16). Last, the sync
+//! floor: `pwrite` of 1 or 6 pages (scattered or adjacent) into a 64 MiB file and one
+//! `fdatasync`, median of 300, the physical cost a commit of that shape cannot go below.
 
-use std::os::unix::fs::MetadataExt;
+use std::os::unix::fs::{FileExt, MetadataExt};
 use std::time::Instant;
 
 /// Writes completed on device `major:minor` so far (the fifth field after the name).
@@ -97,5 +99,57 @@ fn main() {
             per_commit(after.pages_written - before.pages_written),
             per_commit(after.page_runs_written - before.page_runs_written),
         );
+    }
+    sync_floor(dir.path());
+}
+
+/// Median microseconds of `pwrite` of the pages at `offsets` (page numbers) plus one
+/// `fdatasync`, over 300 rounds, for a few commit shapes.
+fn sync_floor(dir: &std::path::Path) {
+    const PAGE: u64 = 4096;
+    const PAGES: u64 = 16384; // 64 MiB
+    let path = dir.join("sync-floor");
+    let file = std::fs::File::options()
+        .create(true)
+        .truncate(true)
+        .read(true)
+        .write(true)
+        .open(&path)
+        .unwrap();
+    let zeros = vec![0u8; 1 << 20];
+    for mib in 0..PAGES * PAGE >> 20 {
+        file.write_all_at(&zeros, mib << 20).unwrap();
+    }
+    file.sync_all().unwrap();
+    let page = vec![0xA5u8; PAGE as usize];
+    let mut x = 0x2545_F491_4F6C_DD1Du64;
+    let mut random_page = || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        2 + x % (PAGES - 2)
+    };
+    println!("sync floor (pwrite + fdatasync, median of 300):");
+    let shapes: [(&str, fn(&mut dyn FnMut() -> u64) -> Vec<u64>); 3] = [
+        ("1 page (meta only)", |_| vec![0]),
+        ("6 pages, 5 scattered + meta", |r| {
+            vec![0, r(), r(), r(), r(), r()]
+        }),
+        ("6 pages adjacent to the meta", |_| (0..6).collect()),
+    ];
+    for (name, shape) in shapes {
+        let mut times: Vec<f64> = (0..300)
+            .map(|_| {
+                let pages = shape(&mut random_page);
+                let started = Instant::now();
+                for p in pages {
+                    file.write_all_at(&page, p * PAGE).unwrap();
+                }
+                file.sync_data().unwrap();
+                started.elapsed().as_secs_f64() * 1e6
+            })
+            .collect();
+        times.sort_by(f64::total_cmp);
+        println!("  {name:<30} {:>6.0} us", times[times.len() / 2]);
     }
 }
