@@ -117,7 +117,7 @@ fn sync_floor(dir: &std::path::Path) {
         .open(&path)
         .unwrap();
     let zeros = vec![0u8; 1 << 20];
-    for mib in 0..PAGES * PAGE >> 20 {
+    for mib in 0..(PAGES * PAGE) >> 20 {
         file.write_all_at(&zeros, mib << 20).unwrap();
     }
     file.sync_all().unwrap();
@@ -130,7 +130,9 @@ fn sync_floor(dir: &std::path::Path) {
         2 + x % (PAGES - 2)
     };
     println!("sync floor (pwrite + fdatasync, median of 300):");
-    let shapes: [(&str, fn(&mut dyn FnMut() -> u64) -> Vec<u64>); 3] = [
+    /// A commit shape: the pages it writes, drawing random ones from the generator.
+    type Shape = fn(&mut dyn FnMut() -> u64) -> Vec<u64>;
+    let shapes: [(&str, Shape); 3] = [
         ("1 page (meta only)", |_| vec![0]),
         ("6 pages, 5 scattered + meta", |r| {
             vec![0, r(), r(), r(), r(), r()]

@@ -1,8 +1,8 @@
 //! Operations built on get, insert and remove: read-modify-write on write-side trees
-//! (`take`, `pop_first`, `pop_last`, `update`, `append`), prefix scans on both sides, and
-//! renaming a tree.
+//! (`take`, `pop_first`, `pop_last`, `update`, `append`, `retain`, `retain_in`), prefix scans
+//! on both sides, and renaming a tree.
 
-use std::ops::Bound;
+use std::ops::{Bound, RangeBounds};
 
 use nevar_btree::{insert, remove};
 
@@ -99,6 +99,32 @@ impl WriteTree<'_, '_> {
                 Ok(false)
             }
         }
+    }
+
+    /// Keeps the entries for which `keep` returns true and removes the others; returns how
+    /// many it removed.
+    pub fn retain(&mut self, keep: impl FnMut(&[u8], &[u8]) -> bool) -> Result<u64> {
+        self.retain_in::<(Bound<&[u8]>, Bound<&[u8]>)>((Bound::Unbounded, Bound::Unbounded), keep)
+    }
+
+    /// [`WriteTree::retain`] over the keys in `range` only; entries outside it stay.
+    pub fn retain_in<'k, R: RangeBounds<&'k [u8]>>(
+        &mut self,
+        range: R,
+        mut keep: impl FnMut(&[u8], &[u8]) -> bool,
+    ) -> Result<u64> {
+        // Decide first, then remove: the scan borrows the pages the removals copy and free.
+        let mut doomed = Vec::new();
+        for item in self.range(range)? {
+            let (k, v) = item?;
+            if !keep(k, v) {
+                doomed.push(k.to_vec());
+            }
+        }
+        for key in &doomed {
+            self.remove(key)?;
+        }
+        Ok(doomed.len() as u64)
     }
 
     /// Inserts `key`, which must sort after every key of the tree (a queue's or a log's next

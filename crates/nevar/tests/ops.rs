@@ -102,6 +102,29 @@ fn read_modify_write_operations_match_a_model() {
                         assert_eq!(got, with_prefix(&model, &prefix), "prefix {prefix:?}");
                         assert_eq!(back, got, "prefix {prefix:?} backwards");
                     }
+                    6 if rng.below(8) == 0 => {
+                        // Drop the odd-length values, everywhere or from a key on.
+                        let odd = |v: &[u8]| v.len() % 2 == 1;
+                        let from = if rng.below(2) == 0 {
+                            Vec::new()
+                        } else {
+                            key(&mut rng)
+                        };
+                        let doomed: Vec<Vec<u8>> = model
+                            .range(from.clone()..)
+                            .filter(|(_, v)| odd(v))
+                            .map(|(k, _)| k.clone())
+                            .collect();
+                        for k in &doomed {
+                            model.remove(k);
+                        }
+                        let removed = if from.is_empty() {
+                            t.retain(|_, v| !odd(v)).unwrap()
+                        } else {
+                            t.retain_in(&from[..].., |_, v| !odd(v)).unwrap()
+                        };
+                        assert_eq!(removed, doomed.len() as u64, "retain from {from:?}");
+                    }
                     6 => {
                         let k = key(&mut rng);
                         assert_eq!(t.remove(&k).unwrap(), model.remove(&k).is_some());
