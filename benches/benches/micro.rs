@@ -3,6 +3,8 @@
 //! - `checksum`: CRC32C (chosen) against XXH3 over one 4 KiB page.
 //! - `btree`: random get, random insert, sequential insert, 100-entry range scan, on the
 //!   in-memory page store (no I/O).
+//! - `remove_range`: removing 90% of a 1M-entry tree by one `remove_range` against removing
+//!   the same keys one by one (in-memory page store, a fresh copy of the tree each time).
 //! - `db`: point get, cursor step, insert into a warm write txn, commit of a small NoSync txn,
 //!   through the public API on a real file.
 
@@ -12,7 +14,7 @@ use std::hint::black_box;
 use std::ops::Bound;
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
-use nevar_btree::{MemStore, Range, TreeDesc, get, insert};
+use nevar_btree::{MemStore, Range, TreeDesc, get, insert, remove, remove_range};
 
 fn keys(n: u64) -> Vec<[u8; 16]> {
     let mut x = 0x9E37_79B9_7F4A_7C15u64;
@@ -157,6 +159,43 @@ fn db(c: &mut Criterion) {
     g.finish();
 }
 
+fn range_removal(c: &mut Criterion) {
+    const N: u64 = 1_000_000;
+    let mut store = MemStore::new(4096);
+    let mut desc = TreeDesc::default();
+    for i in 0..N {
+        insert(&mut store, &mut desc, &i.to_be_bytes(), &[7; 100]).unwrap();
+    }
+    store.commit();
+    // Keys 50,000 to 950,000: 90% of the tree, leaving both ends.
+    let (lo, hi) = ((N / 20).to_be_bytes(), (N - N / 20).to_be_bytes());
+    let mut g = c.benchmark_group("remove_range");
+    g.sample_size(10);
+    g.bench_function("remove_range_90pct_of_1m", |b| {
+        b.iter_batched(
+            || (store.clone(), desc),
+            |(mut s, mut d)| {
+                let range = (Bound::Included(&lo[..]), Bound::Excluded(&hi[..]));
+                black_box(remove_range(&mut s, &mut d, range.0, range.1).unwrap())
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    g.bench_function("remove_one_by_one_90pct_of_1m", |b| {
+        b.iter_batched(
+            || (store.clone(), desc),
+            |(mut s, mut d)| {
+                for i in N / 20..N - N / 20 {
+                    remove(&mut s, &mut d, &i.to_be_bytes()).unwrap();
+                }
+                black_box(d.entries)
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    g.finish();
+}
+
 fn config() -> Criterion {
     use std::time::Duration;
     Criterion::default()
@@ -168,6 +207,6 @@ fn config() -> Criterion {
 criterion_group! {
     name = benches;
     config = config();
-    targets = checksum, btree, db
+    targets = checksum, btree, range_removal, db
 }
 criterion_main!(benches);

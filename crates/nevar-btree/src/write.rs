@@ -217,15 +217,15 @@ impl Insert<'_, '_> {
 
 /// The child a branch descended into: its entry, the page it was, and the branch's level.
 #[derive(Clone, Copy)]
-struct Below {
-    index: usize,
-    old: PageNo,
-    level: u32,
+pub(crate) struct Below {
+    pub index: usize,
+    pub old: PageNo,
+    pub level: u32,
 }
 
 /// Updates branch `no` (dirty) after its child `below.index`, which was page `below.old`,
 /// changed as `child` says.
-fn apply_child<S: PageStoreMut + ?Sized>(
+pub(crate) fn apply_child<S: PageStoreMut + ?Sized>(
     store: &mut S,
     desc: &mut TreeDesc,
     limits: &Limits,
@@ -268,7 +268,7 @@ fn apply_child<S: PageStoreMut + ?Sized>(
 
 /// Installs the new root after a change: grows a level on a root split, drops levels while the
 /// root branch has one child, and empties the tree when the root leaf is empty.
-fn finish_root<S: PageStoreMut + ?Sized>(
+pub(crate) fn finish_root<S: PageStoreMut + ?Sized>(
     store: &mut S,
     desc: &mut TreeDesc,
     out: Outcome,

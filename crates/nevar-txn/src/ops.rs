@@ -1,6 +1,6 @@
 //! Operations built on get, insert and remove: read-modify-write on write-side trees
-//! (`take`, `pop_first`, `pop_last`, `update`, `append`, `retain`, `retain_in`), prefix scans
-//! on both sides, and renaming a tree.
+//! (`take`, `pop_first`, `pop_last`, `update`, `append`, `retain`, `retain_in`), range
+//! removal, prefix scans on both sides, and renaming a tree.
 
 use std::ops::{Bound, RangeBounds};
 
@@ -8,7 +8,7 @@ use nevar_btree::{insert, remove};
 
 use crate::catalog::{self, check_name};
 use crate::error::{Error, Result};
-use crate::read::{Tree, TreeIter};
+use crate::read::{Tree, TreeIter, bounds};
 use crate::write::{WriteTree, WriteTxn};
 
 /// The bounds of the keys that start with `prefix`: from `prefix` itself up to (excluding)
@@ -99,6 +99,17 @@ impl WriteTree<'_, '_> {
                 Ok(false)
             }
         }
+    }
+
+    /// Removes every entry with a key in `range` and returns how many there were. Subtrees
+    /// inside the range are freed whole, their pages walked only to free them, so removing
+    /// most of a large tree costs far less than removing its keys one at a time.
+    pub fn remove_range<'k, R: RangeBounds<&'k [u8]>>(&mut self, range: R) -> Result<u64> {
+        let (lo, hi) = bounds(&range);
+        self.change(|store, tree| {
+            tree.tail.forget();
+            nevar_btree::remove_range(store, &mut tree.desc, lo, hi)
+        })
     }
 
     /// Keeps the entries for which `keep` returns true and removes the others; returns how

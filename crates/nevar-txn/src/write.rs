@@ -213,7 +213,7 @@ impl WriteTree<'_, '_> {
         &self.txn.roots.trees[self.idx].desc
     }
 
-    fn change<R>(
+    pub(crate) fn change<R>(
         &mut self,
         f: impl FnOnce(&mut WriteStore<'_>, &mut OpenTree) -> Result<R, BtreeError>,
     ) -> Result<R> {

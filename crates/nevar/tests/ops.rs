@@ -1,5 +1,6 @@
-//! take, pop_first, pop_last, update, append, prefix, rename_tree and try_begin_write against
-//! a `BTreeMap` model, across commits, aborts and reopens, with `check()` at every reopen.
+//! take, pop_first, pop_last, update, append, retain, remove_range, prefix, rename_tree and
+//! try_begin_write against a `BTreeMap` model, across commits, aborts and reopens, with
+//! `check()` at every reopen.
 
 use std::collections::BTreeMap;
 
@@ -101,6 +102,25 @@ fn read_modify_write_operations_match_a_model() {
                         back.reverse();
                         assert_eq!(got, with_prefix(&model, &prefix), "prefix {prefix:?}");
                         assert_eq!(back, got, "prefix {prefix:?} backwards");
+                    }
+                    6 if rng.below(8) == 1 => {
+                        let (a, b) = (key(&mut rng), key(&mut rng));
+                        let (a, b) = if a <= b { (a, b) } else { (b, a) };
+                        let open_ended = rng.below(4) == 0;
+                        let doomed: Vec<Vec<u8>> = model
+                            .keys()
+                            .filter(|k| **k >= a && (open_ended || **k < b))
+                            .cloned()
+                            .collect();
+                        for k in &doomed {
+                            model.remove(k);
+                        }
+                        let removed = if open_ended {
+                            t.remove_range(&a[..]..).unwrap()
+                        } else {
+                            t.remove_range(&a[..]..&b[..]).unwrap()
+                        };
+                        assert_eq!(removed, doomed.len() as u64, "remove_range {a:?}..{b:?}");
                     }
                     6 if rng.below(8) == 0 => {
                         // Drop the odd-length values, everywhere or from a key on.
