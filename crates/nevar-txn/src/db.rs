@@ -143,6 +143,19 @@ impl Database {
 
     /// Starts the write transaction if none is live; `None` (at once, without waiting) while
     /// another one is, on this thread or any other.
+    ///
+    /// ```
+    /// # use nevar_txn as nevar;
+    /// # fn main() -> nevar::Result<()> {
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let db = nevar::Database::open(dir.path().join("db"))?;
+    /// let w = db.begin_write()?;
+    /// assert!(db.try_begin_write()?.is_none());
+    /// drop(w);
+    /// assert!(db.try_begin_write()?.is_some());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn try_begin_write(&self) -> Result<Option<WriteTxn<'_>>> {
         if self.shared.options.read_only {
             return Err(Error::ReadOnly);

@@ -42,6 +42,25 @@ fn as_ref_bound(b: &Bound<Vec<u8>>) -> Bound<&[u8]> {
 impl<'r> Tree<'r> {
     /// The entries whose keys start with `prefix`, in order; reversible. The empty prefix
     /// gives every entry.
+    ///
+    /// ```
+    /// # use nevar_txn as nevar;
+    /// # fn main() -> nevar::Result<()> {
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let db = nevar::Database::open(dir.path().join("db"))?;
+    /// let mut w = db.begin_write()?;
+    /// for k in [&b"user/1"[..], b"user/2", b"users", b"v"] {
+    ///     w.open_tree("t")?.insert(k, b"")?;
+    /// }
+    /// w.commit()?;
+    /// let r = db.begin_read()?;
+    /// let t = r.open_tree("t")?;
+    /// let keys: Vec<&[u8]> = t.prefix(b"user/")?.map(|e| e.map(|(k, _)| k)).collect::<nevar::Result<_>>()?;
+    /// assert_eq!(keys, [&b"user/1"[..], b"user/2"]);
+    /// assert_eq!(t.prefix(b"user/")?.rev().next().transpose()?.map(|(k, _)| k), Some(&b"user/2"[..]));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn prefix(&self, prefix: &[u8]) -> Result<TreeIter<'r>> {
         let (lo, hi) = prefix_bounds(prefix);
         self.range((lo, as_ref_bound(&hi)))
@@ -56,6 +75,20 @@ impl WriteTree<'_, '_> {
     }
 
     /// Removes `key` and returns the value it had.
+    ///
+    /// ```
+    /// # use nevar_txn as nevar;
+    /// # fn main() -> nevar::Result<()> {
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let db = nevar::Database::open(dir.path().join("db"))?;
+    /// let mut w = db.begin_write()?;
+    /// let mut t = w.open_tree("t")?;
+    /// t.insert(b"k", b"v")?;
+    /// assert_eq!(t.take(b"k")?, Some(b"v".to_vec()));
+    /// assert_eq!(t.take(b"k")?, None);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn take(&mut self, key: &[u8]) -> Result<Option<Vec<u8>>> {
         let Some(old) = self.get(key)?.map(<[u8]>::to_vec) else {
             return Ok(None);
@@ -64,7 +97,25 @@ impl WriteTree<'_, '_> {
         Ok(Some(old))
     }
 
-    /// Removes the smallest entry and returns it.
+    /// Removes the smallest entry and returns it: with big-endian sequence numbers as keys,
+    /// the tree is a durable FIFO queue.
+    ///
+    /// ```
+    /// # use nevar_txn as nevar;
+    /// # fn main() -> nevar::Result<()> {
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let db = nevar::Database::open(dir.path().join("db"))?;
+    /// let mut w = db.begin_write()?;
+    /// let mut jobs = w.open_tree("jobs")?;
+    /// for (seq, job) in [(1u64, "build"), (2, "test")] {
+    ///     jobs.append(&seq.to_be_bytes(), job.as_bytes())?;
+    /// }
+    /// assert_eq!(jobs.pop_first()?, Some((1u64.to_be_bytes().to_vec(), b"build".to_vec())));
+    /// assert_eq!(jobs.pop_last()?.map(|(_, v)| v), Some(b"test".to_vec()));
+    /// assert_eq!(jobs.pop_first()?, None);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn pop_first(&mut self) -> Result<Option<(Vec<u8>, Vec<u8>)>> {
         let Some((k, v)) = self.first()?.map(|(k, v)| (k.to_vec(), v.to_vec())) else {
             return Ok(None);
@@ -84,6 +135,25 @@ impl WriteTree<'_, '_> {
 
     /// Read-modify-write of one key: `f` gets the current value (or `None`) and returns the
     /// new one; `None` removes the key. Returns whether the key holds a value afterwards.
+    ///
+    /// ```
+    /// # use nevar_txn as nevar;
+    /// # fn main() -> nevar::Result<()> {
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let db = nevar::Database::open(dir.path().join("db"))?;
+    /// let mut w = db.begin_write()?;
+    /// let mut t = w.open_tree("counters")?;
+    /// let bump = |old: Option<&[u8]>| {
+    ///     let n = old.map_or(0, |b| u64::from_be_bytes(b.try_into().unwrap()));
+    ///     Some((n + 1).to_be_bytes().to_vec())
+    /// };
+    /// t.update(b"hits", bump)?;
+    /// t.update(b"hits", bump)?;
+    /// assert_eq!(t.get(b"hits")?, Some(&2u64.to_be_bytes()[..]));
+    /// assert!(!t.update(b"hits", |_| None)?); // None removes
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn update(
         &mut self,
         key: &[u8],
@@ -104,6 +174,23 @@ impl WriteTree<'_, '_> {
     /// Removes every entry with a key in `range` and returns how many there were. Subtrees
     /// inside the range are freed whole, their pages walked only to free them, so removing
     /// most of a large tree costs far less than removing its keys one at a time.
+    ///
+    /// ```
+    /// # use nevar_txn as nevar;
+    /// # fn main() -> nevar::Result<()> {
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let db = nevar::Database::open(dir.path().join("db"))?;
+    /// let mut w = db.begin_write()?;
+    /// let mut t = w.open_tree("events")?;
+    /// for ts in 0u64..1000 {
+    ///     t.insert(&ts.to_be_bytes(), b"event")?;
+    /// }
+    /// // Expire everything before timestamp 900.
+    /// let expired = t.remove_range(..&900u64.to_be_bytes()[..])?;
+    /// assert_eq!((expired, t.len()?), (900, 100));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn remove_range<'k, R: RangeBounds<&'k [u8]>>(&mut self, range: R) -> Result<u64> {
         let (lo, hi) = bounds(&range);
         self.change(|store, tree| {
@@ -114,6 +201,23 @@ impl WriteTree<'_, '_> {
 
     /// Keeps the entries for which `keep` returns true and removes the others; returns how
     /// many it removed.
+    ///
+    /// ```
+    /// # use nevar_txn as nevar;
+    /// # fn main() -> nevar::Result<()> {
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let db = nevar::Database::open(dir.path().join("db"))?;
+    /// let mut w = db.begin_write()?;
+    /// let mut t = w.open_tree("t")?;
+    /// for (k, v) in [(&b"a"[..], &b"x"[..]), (b"b", b"long value"), (b"c", b"yy")] {
+    ///     t.insert(k, v)?;
+    /// }
+    /// assert_eq!(t.retain(|_, v| v.len() > 3)?, 2);
+    /// assert_eq!(t.retain_in(&b"a"[..].., |k, _| k != b"b")?, 1);
+    /// assert!(t.is_empty()?);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn retain(&mut self, keep: impl FnMut(&[u8], &[u8]) -> bool) -> Result<u64> {
         self.retain_in::<(Bound<&[u8]>, Bound<&[u8]>)>((Bound::Unbounded, Bound::Unbounded), keep)
     }
@@ -141,6 +245,21 @@ impl WriteTree<'_, '_> {
     /// Inserts `key`, which must sort after every key of the tree (a queue's or a log's next
     /// entry); otherwise [`Error::KeyOutOfOrder`] and nothing changes. Goes straight to the
     /// tree's last leaf when it fits there.
+    ///
+    /// ```
+    /// # use nevar_txn as nevar;
+    /// # fn main() -> nevar::Result<()> {
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let db = nevar::Database::open(dir.path().join("db"))?;
+    /// let mut w = db.begin_write()?;
+    /// let mut log = w.open_tree("log")?;
+    /// log.append(b"0001", b"first")?;
+    /// log.append(b"0002", b"second")?;
+    /// assert!(matches!(log.append(b"0001", b"again"), Err(nevar::Error::KeyOutOfOrder)));
+    /// assert_eq!(log.len()?, 2);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn append(&mut self, key: &[u8], value: &[u8]) -> Result<()> {
         if let Some((last, _)) = self.last()?
             && last >= key
@@ -155,6 +274,23 @@ impl WriteTree<'_, '_> {
 impl WriteTxn<'_> {
     /// Renames tree `from` to `to`: one catalog change, whatever the tree holds. Returns
     /// whether `from` existed; [`Error::TreeExists`] (and nothing changes) if `to` does.
+    ///
+    /// ```
+    /// # use nevar_txn as nevar;
+    /// # fn main() -> nevar::Result<()> {
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let db = nevar::Database::open(dir.path().join("db"))?;
+    /// let mut w = db.begin_write()?;
+    /// w.open_tree("staging")?.insert(b"k", b"v")?;
+    /// w.open_tree("live")?;
+    /// assert!(matches!(w.rename_tree("staging", "live"), Err(nevar::Error::TreeExists(_))));
+    /// w.delete_tree("live")?;
+    /// assert!(w.rename_tree("staging", "live")?);
+    /// w.commit()?;
+    /// assert_eq!(db.begin_read()?.open_tree("live")?.get(b"k")?, Some(&b"v"[..]));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn rename_tree(&mut self, from: &str, to: &str) -> Result<bool> {
         check_name(from)?;
         check_name(to)?;
