@@ -19,6 +19,8 @@ mod read;
 mod readers;
 mod recovery;
 mod repair;
+#[cfg(test)]
+mod schedules;
 mod snapshot;
 mod stats;
 mod store;

@@ -171,6 +171,7 @@ mod model_check {
     use shuttle::sync::atomic::{AtomicU64 as ModelU64, Ordering};
 
     use super::{Readers, SlotCell};
+    use crate::schedules::{iterations, seed};
     use nevar_page::TxnId;
 
     #[derive(Default)]
@@ -257,36 +258,21 @@ mod model_check {
         }
     }
 
-    fn iterations(short: usize) -> usize {
-        if std::env::var("NEVAR_LONG").is_ok() {
-            short * 100
-        } else {
-            short
-        }
-    }
-
-    /// `NEVAR_SEED` when set (printed, so a failure can be replayed), else `default`.
-    fn seed(default: u64) -> u64 {
-        let seed = std::env::var("NEVAR_SEED")
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(default);
-        eprintln!("shuttle schedules from NEVAR_SEED={seed}");
-        seed
-    }
-
     #[test]
     fn registration_never_loses_a_snapshot_under_random_schedules() {
         let seed = seed(0x7970);
-        shuttle::check_random_with_seed(scenario(2, 3, 4), seed, iterations(3000));
+        shuttle::check_random_with_seed(scenario(2, 3, 4), seed, iterations(3000, 300_000));
         // More readers than slots: the spill list takes part.
-        shuttle::check_random_with_seed(scenario(3, 2, 1), seed ^ 1, iterations(3000));
+        shuttle::check_random_with_seed(scenario(3, 2, 1), seed ^ 1, iterations(3000, 300_000));
     }
 
     #[test]
     fn registration_never_loses_a_snapshot_under_pct_schedules() {
-        let scheduler =
-            shuttle::scheduler::PctScheduler::new_from_seed(seed(0x7972), 3, iterations(2000));
+        let scheduler = shuttle::scheduler::PctScheduler::new_from_seed(
+            seed(0x7972),
+            3,
+            iterations(2000, 200_000),
+        );
         shuttle::Runner::new(scheduler, Default::default()).run(scenario(2, 3, 2));
     }
 }

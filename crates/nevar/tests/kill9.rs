@@ -1,10 +1,12 @@
 //! kill -9: a child commits in a loop and prints each acknowledged commit; the parent kills it
 //! at a random moment, reopens, and checks every acknowledged commit is there.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{Read, Write};
+use std::path::Path;
 use std::process::{Command, Stdio};
 
 use nevar::Database;
+use nevar_testkit::Rng;
 
 const CHILD_ENV: &str = "NEVAR_KILL9_CHILD";
 /// Writer threads of the child (1 when unset).
@@ -15,6 +17,36 @@ fn value(i: u64, tree: u64) -> Vec<u8> {
     (0..len)
         .map(|b| (i.wrapping_mul(31) ^ tree ^ b as u64) as u8)
         .collect()
+}
+
+/// Starts the ignored test `child` of this binary on `path` (with `threads` writer threads,
+/// if given), kills it with SIGKILL after a random time under 250 ms, and returns what it
+/// printed.
+fn run_and_kill(child: &str, path: &Path, threads: Option<u64>, rng: &mut Rng) -> String {
+    let mut command = Command::new(std::env::current_exe().unwrap());
+    command
+        .args([
+            "--exact",
+            child,
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(CHILD_ENV, path)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    if let Some(threads) = threads {
+        command.env(THREADS_ENV, threads.to_string());
+    }
+    let mut child = command.spawn().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(rng.below(250)));
+    child.kill().unwrap();
+    let mut out = String::new();
+    let _ = child.stdout.take().unwrap().read_to_string(&mut out);
+    child.wait().unwrap();
+    // The kill can cut the last line short: keep whole lines only.
+    out.truncate(out.rfind('\n').map_or(0, |i| i + 1));
+    out
 }
 
 /// Child half: commits forever, printing "acked N" after each commit returns. Ignored, so
@@ -54,33 +86,16 @@ fn kill9_child() {
 fn acknowledged_commits_survive_kill_9() {
     let rounds = if nevar_testkit::long() { 10_000 } else { 200 };
     let dir = tempfile::tempdir().unwrap();
-    let mut rng = nevar_testkit::Rng(nevar_testkit::seed(99) | 1);
+    let mut rng = Rng(nevar_testkit::seed(99) | 1);
     let (mut acked_total, mut acked_rounds) = (0u64, 0u64);
     for round in 0..rounds {
         // A fresh file every 50 rounds keeps each file (and its check) small.
         let path = dir.path().join(format!("kill9-{}.nevar", round / 50));
-        let mut child = Command::new(std::env::current_exe().unwrap())
-            .args([
-                "--exact",
-                "kill9_child",
-                "--ignored",
-                "--nocapture",
-                "--test-threads=1",
-            ])
-            .env(CHILD_ENV, &path)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        std::thread::sleep(std::time::Duration::from_millis(rng.below(250)));
-        child.kill().unwrap();
-        let stdout = child.stdout.take().unwrap();
-        child.wait().unwrap();
-        let acked: Option<u64> = BufReader::new(stdout)
+        let stdout = run_and_kill("kill9_child", &path, None, &mut rng);
+        let acked: Option<u64> = stdout
             .lines()
-            .map_while(Result::ok)
             .filter_map(|l| l.strip_prefix("acked ").and_then(|n| n.parse().ok()))
-            .last();
+            .next_back();
         let db =
             Database::open(&path).unwrap_or_else(|e| panic!("round {round}: reopen failed: {e}"));
         let report = db.check().unwrap();
@@ -155,30 +170,13 @@ fn acknowledged_commits_of_concurrent_writers_survive_kill_9() {
     const THREADS: u64 = 4;
     let rounds = if nevar_testkit::long() { 2_000 } else { 60 };
     let dir = tempfile::tempdir().unwrap();
-    let mut rng = nevar_testkit::Rng(nevar_testkit::seed(7) | 1);
+    let mut rng = Rng(nevar_testkit::seed(7) | 1);
     let mut acked_rounds = 0;
     for round in 0..rounds {
         let path = dir.path().join(format!("threads-{}.nevar", round / 20));
-        let mut child = Command::new(std::env::current_exe().unwrap())
-            .args([
-                "--exact",
-                "kill9_threads_child",
-                "--ignored",
-                "--nocapture",
-                "--test-threads=1",
-            ])
-            .env(CHILD_ENV, &path)
-            .env(THREADS_ENV, THREADS.to_string())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        std::thread::sleep(std::time::Duration::from_millis(rng.below(250)));
-        child.kill().unwrap();
-        let stdout = child.stdout.take().unwrap();
-        child.wait().unwrap();
+        let stdout = run_and_kill("kill9_threads_child", &path, Some(THREADS), &mut rng);
         let mut acked = [None::<u64>; THREADS as usize];
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+        for line in stdout.lines() {
             let mut words = line.split(' ');
             if let (Some("acked"), Some(t), Some(n)) = (words.next(), words.next(), words.next())
                 && let (Ok(t), Ok(n)) = (t.parse::<usize>(), n.parse::<u64>())

@@ -17,6 +17,7 @@ use shuttle::sync::{Condvar, Mutex};
 
 use super::queue::{FailedSync, MetaWrite, Next, Queue, Ticket};
 use crate::options::Durability;
+use crate::schedules::{iterations, seed};
 use crate::snapshot::Snapshot;
 
 /// A meta as the model disk holds it.
@@ -228,28 +229,11 @@ fn scenario(threads: u64, commits: u64, fail_sync: Option<u32>) -> impl Fn() + S
     }
 }
 
-fn seed(default: u64) -> u64 {
-    let seed = std::env::var("NEVAR_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(default);
-    eprintln!("shuttle schedules from NEVAR_SEED={seed}");
-    seed
-}
-
-fn iterations(short: usize) -> usize {
-    if std::env::var_os("NEVAR_LONG").is_some() {
-        short * 30
-    } else {
-        short
-    }
-}
-
 #[test]
 fn group_commit_keeps_the_commit_rules_under_random_schedules() {
     let seed = seed(0x6C0C);
-    shuttle::check_random_with_seed(scenario(3, 3, None), seed, iterations(2000));
-    shuttle::check_random_with_seed(scenario(4, 2, None), seed ^ 1, iterations(2000));
+    shuttle::check_random_with_seed(scenario(3, 3, None), seed, iterations(2000, 60_000));
+    shuttle::check_random_with_seed(scenario(4, 2, None), seed ^ 1, iterations(2000, 60_000));
 }
 
 #[test]
@@ -259,7 +243,7 @@ fn a_failed_group_sync_fails_every_commit_it_covers() {
         shuttle::check_random_with_seed(
             scenario(3, 3, Some(fail)),
             seed ^ u64::from(fail),
-            iterations(1000),
+            iterations(1000, 30_000),
         );
     }
 }
@@ -267,6 +251,6 @@ fn a_failed_group_sync_fails_every_commit_it_covers() {
 #[test]
 fn group_commit_keeps_the_commit_rules_under_pct_schedules() {
     let scheduler =
-        shuttle::scheduler::PctScheduler::new_from_seed(seed(0x6C0E), 3, iterations(1500));
+        shuttle::scheduler::PctScheduler::new_from_seed(seed(0x6C0E), 3, iterations(1500, 45_000));
     shuttle::Runner::new(scheduler, Default::default()).run(scenario(3, 3, None));
 }
