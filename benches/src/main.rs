@@ -13,8 +13,22 @@ use std::time::Instant;
 use engines::{Engine, Lmdb, Nevar, Pairs, Redb};
 use report::{Measure, Results};
 
+/// How keys are drawn.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Keys {
+    /// 24 random bytes.
+    Random,
+    /// 24 bytes shaped like an application's composite keys, `org-0421/user-01234567/p`:
+    /// a long shared prefix, then digits (what prefix compression and key heads are for).
+    Composite,
+}
+
 struct Args {
     n: usize,
+    keys: Keys,
+    /// Whole runs, each in fresh directories with the first engine rotated; the table shows
+    /// medians and the ratios' ranges.
+    repeat: usize,
     engines: Vec<String>,
     phases: Option<Vec<String>>,
     out: std::path::PathBuf,
@@ -23,6 +37,8 @@ struct Args {
 fn parse_args() -> Args {
     let mut args = Args {
         n: 1_000_000,
+        keys: Keys::Random,
+        repeat: 1,
         engines: vec!["nevar".into(), "lmdb".into(), "redb".into()],
         phases: None,
         out: std::path::PathBuf::from("target/bench"),
@@ -42,12 +58,26 @@ fn parse_args() -> Args {
                     .and_then(|v| v.replace('_', "").parse().ok())
                     .expect("--n takes a number")
             }
+            "--keys" => {
+                args.keys = match it.next().as_deref() {
+                    Some("random") => Keys::Random,
+                    Some("composite") => Keys::Composite,
+                    _ => panic!("--keys takes random or composite"),
+                }
+            }
+            "--repeat" => {
+                args.repeat = it
+                    .next()
+                    .and_then(|v| v.parse().ok())
+                    .filter(|&r| r >= 1)
+                    .expect("--repeat takes a count of at least 1")
+            }
             "--engines" => args.engines = list(it.next()),
             "--phases" => args.phases = Some(list(it.next())),
             "--out" => args.out = it.next().expect("--out takes a directory").into(),
             "--help" | "-h" => {
                 eprintln!(
-                    "usage: cargo xtask bench [--n N] [--engines nevar,lmdb,redb] [--phases p1,p2,...] [--out DIR]\n\
+                    "usage: cargo xtask bench [--n N] [--keys random|composite] [--repeat R] [--engines nevar,lmdb,redb] [--phases p1,p2,...] [--out DIR]\n\
                      phases: {}",
                     PHASES.join(",")
                 );
@@ -100,8 +130,24 @@ impl Rng {
     }
 }
 
-fn pairs(rng: &mut Rng, n: usize) -> Vec<(Vec<u8>, Vec<u8>)> {
-    (0..n).map(|_| (rng.bytes(24), rng.bytes(150))).collect()
+/// `n` records; composite keys are numbered from `first` so that no two calls' keys collide.
+fn pairs(rng: &mut Rng, n: usize, keys: Keys, first: u64) -> Vec<(Vec<u8>, Vec<u8>)> {
+    (first..first + n as u64)
+        .map(|i| {
+            let key = match keys {
+                Keys::Random => rng.bytes(24),
+                // The user id is `i` scrambled by a bijection of 0..10^8 (multiplying by a
+                // number coprime to 10^8), so keys are unique and arrive in no order.
+                Keys::Composite => format!(
+                    "org-{:04}/user-{:08}/p",
+                    rng.next() % 1000,
+                    i.wrapping_mul(2_654_435_761) % 100_000_000
+                )
+                .into_bytes(),
+            };
+            (key, rng.bytes(150))
+        })
+        .collect()
 }
 
 fn time(f: impl FnOnce()) -> Measure {
@@ -171,7 +217,8 @@ impl Runner {
     }
 }
 
-fn run(args: &Args, data: &Pairs) -> Results {
+/// One whole run; `first_turn` picks the engine that goes first in the first phase.
+fn run(args: &Args, data: &Pairs, first_turn: usize) -> Results {
     let wanted = |p: &str| {
         args.phases
             .as_ref()
@@ -196,15 +243,15 @@ fn run(args: &Args, data: &Pairs) -> Results {
         .collect();
     let mut runner = Runner {
         subjects,
-        turn: 0,
+        turn: first_turn,
         results: Results::default(),
     };
     let n = data.len();
     let mut rng = Rng(0xBE7C_4A11);
     // The base data is always loaded; later phases need it.
     runner.phase("bulk load", |s| time(|| s.engine.write(data, n, true)));
-    let extra = pairs(&mut rng, 1000 + 100_000 + 1000);
-    let concurrent = pairs(&mut rng, 2000);
+    let extra = pairs(&mut rng, 1000 + 100_000 + 1000, args.keys, n as u64);
+    let concurrent = pairs(&mut rng, 2000, args.keys, n as u64 + 102_000);
     if wanted("individual writes") {
         runner.phase("individual writes", |s| {
             time(|| s.engine.write(&extra[..1000], 1, true))
@@ -286,12 +333,23 @@ fn run(args: &Args, data: &Pairs) -> Results {
 fn main() {
     let args = parse_args();
     eprintln!(
-        "generating {} records (24-byte keys, 150-byte values)",
-        args.n
+        "generating {} records (24-byte {:?} keys, 150-byte values)",
+        args.n, args.keys
     );
-    let data = pairs(&mut Rng(0x5EED_1234_ABCD_0001), args.n);
-    let results = run(&args, &data);
+    let data = pairs(&mut Rng(0x5EED_1234_ABCD_0001), args.n, args.keys, 0);
+    let runs: Vec<Results> = (0..args.repeat)
+        .map(|r| {
+            if args.repeat > 1 {
+                eprintln!("run {} of {}", r + 1, args.repeat);
+            }
+            run(&args, &data, r)
+        })
+        .collect();
+    let results = Results::median(&runs);
     print!("{}", results.table(&args.engines));
+    if runs.len() > 1 {
+        print!("{}", Results::spread(&runs));
+    }
     std::fs::create_dir_all(&args.out).unwrap();
     let json = args.out.join("results.json");
     std::fs::write(&json, results.json(args.n)).unwrap();

@@ -61,6 +61,52 @@ impl Results {
         Some(self.get(phase, "nevar")?.value() / self.get(phase, peer)?.value())
     }
 
+    /// Per phase and engine, the median of `runs` (all of the same phases).
+    pub fn median(runs: &[Results]) -> Results {
+        let mut out = Results::default();
+        for (phase, cells) in &runs[0].rows {
+            for (engine, first) in cells {
+                let mut values: Vec<f64> = runs
+                    .iter()
+                    .filter_map(|r| r.get(phase, engine))
+                    .map(Measure::value)
+                    .collect();
+                values.sort_by(f64::total_cmp);
+                let mid = values[values.len() / 2];
+                let m = match first {
+                    Measure::Ms(_) => Measure::Ms(mid),
+                    Measure::Bytes(_) => Measure::Bytes((mid * (1 << 20) as f64) as u64),
+                };
+                out.add(phase, engine, m);
+            }
+        }
+        out
+    }
+
+    /// The ratios' spread over `runs`: per phase, nevar/peer as median (lowest - highest).
+    pub fn spread(runs: &[Results]) -> String {
+        let mut out = format!(
+            "\nratios over {} runs: median (lowest - highest)\n",
+            runs.len()
+        );
+        for (phase, _) in &runs[0].rows {
+            let _ = write!(out, "{phase:<24}");
+            for peer in ["lmdb", "redb"] {
+                let mut r: Vec<f64> = runs.iter().filter_map(|x| x.ratio(phase, peer)).collect();
+                r.sort_by(f64::total_cmp);
+                let cell = match (r.first(), r.last()) {
+                    (Some(lo), Some(hi)) => {
+                        format!("{:.2}x ({lo:.2}-{hi:.2})", r[r.len() / 2])
+                    }
+                    _ => "-".into(),
+                };
+                let _ = write!(out, "{cell:>22}");
+            }
+            out.push('\n');
+        }
+        out
+    }
+
     /// The table: one row per phase, one column per engine, then nevar/peer ratios.
     pub fn table(&self, engines: &[String]) -> String {
         let mut out = String::new();
