@@ -1,7 +1,7 @@
 //! The primitives every change is made of: what a level reports to its parent, and the
 //! copy-on-write of one page.
 
-use nevar_page::{LeafMut, LeafValue, PageNo, ValueRef, header_mut};
+use nevar_page::{Leaf, LeafMut, LeafValue, PageNo, ValueRef, header_mut};
 
 use crate::error::{Result, corrupted};
 use crate::store::PageStoreMut;
@@ -72,4 +72,15 @@ pub(crate) fn owned_value(v: LeafValue<'_>) -> LeafValue<'static> {
         LeafValue::Inline(_) => LeafValue::Inline(&[]),
         LeafValue::Overflow { page, txn, len } => LeafValue::Overflow { page, txn, len },
     }
+}
+
+/// The values of `leaf`'s cells `cells`, copied out as by [`owned_value`], so their overflow
+/// runs can be freed once the leaf's borrow ends.
+pub(crate) fn owned_values(
+    leaf: &Leaf<'_>,
+    cells: std::ops::Range<usize>,
+) -> Result<Vec<LeafValue<'static>>> {
+    Ok(cells
+        .map(|i| leaf.value(i).map(owned_value))
+        .collect::<Result<_, _>>()?)
 }

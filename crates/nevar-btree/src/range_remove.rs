@@ -19,13 +19,13 @@ use std::ops::Bound;
 use nevar_page::{Branch, ChildRef, Leaf, LeafMut, Limits, PageNo};
 
 use crate::desc::TreeDesc;
-use crate::edit::{Outcome, cow, owned_value};
+use crate::edit::{Outcome, cow, owned_values};
 use crate::error::{Result, corrupted};
 use crate::node::{MAX_DEPTH, Node, load};
 use crate::split::{BranchEntry, branch_entries, write_branch};
 use crate::store::PageStoreMut;
 use crate::value::free_value;
-use crate::write::{Below, apply_child, clear, finish_root};
+use crate::write::{Below, apply_child, clear, finish_root, free_subtree};
 
 /// The keys to remove.
 #[derive(Clone, Copy)]
@@ -36,12 +36,7 @@ struct KeyRange<'k> {
 
 impl KeyRange<'_> {
     fn contains(&self, key: &[u8]) -> bool {
-        let above_lo = match self.lo {
-            Bound::Included(lo) => key >= lo,
-            Bound::Excluded(lo) => key > lo,
-            Bound::Unbounded => true,
-        };
-        above_lo && self.below_hi(key)
+        std::ops::RangeBounds::<[u8]>::contains(&(self.lo, self.hi), key)
     }
 
     fn below_hi(&self, key: &[u8]) -> bool {
@@ -223,9 +218,7 @@ impl Prune {
         let Some(first) = first else {
             return Ok(no);
         };
-        let values = (first..end)
-            .map(|i| leaf.value(i).map(owned_value))
-            .collect::<Result<Vec<_>, _>>()?;
+        let values = owned_values(&leaf, first..end)?;
         let mut leaf = LeafMut::new(store.page_mut(no)?, no)?;
         for _ in first..end {
             leaf.remove(first)?;
@@ -236,42 +229,6 @@ impl Prune {
         self.removed += (end - first) as u64;
         Ok(no)
     }
-}
-
-/// Frees every page of the subtree at `node` (overflow runs included) and returns how many
-/// entries it held. Its pages are read only to find their children and overflow runs.
-fn free_subtree<S: PageStoreMut + ?Sized>(
-    store: &mut S,
-    desc: &mut TreeDesc,
-    node: ChildRef,
-    level: u32,
-) -> Result<u64> {
-    let (children, entries): (Vec<ChildRef>, u64) = match load(store, node, level)? {
-        Node::Leaf(leaf) => {
-            let runs: Vec<_> = (0..leaf.len())
-                .map(|i| leaf.value(i).map(owned_value))
-                .collect::<Result<_, _>>()?;
-            let entries = leaf.len() as u64;
-            for run in runs {
-                free_value(store, desc, run)?;
-            }
-            desc.leaf_pages = desc.leaf_pages.saturating_sub(1);
-            (Vec::new(), entries)
-        }
-        Node::Branch(b) => {
-            desc.branch_pages = desc.branch_pages.saturating_sub(1);
-            (
-                (0..b.len()).map(|i| b.child(i)).collect::<Result<_, _>>()?,
-                0,
-            )
-        }
-    };
-    let mut total = entries;
-    for child in children {
-        total += free_subtree(store, desc, child, level - 1)?;
-    }
-    store.free(node.page, 1)?;
-    Ok(total)
 }
 
 /// Where a mending walk goes.
@@ -425,11 +382,7 @@ mod tests {
     }
 
     fn as_ref(b: &Bound<Vec<u8>>) -> Bound<&[u8]> {
-        match b {
-            Bound::Included(k) => Bound::Included(k),
-            Bound::Excluded(k) => Bound::Excluded(k),
-            Bound::Unbounded => Bound::Unbounded,
-        }
+        b.as_ref().map(Vec::as_slice)
     }
 
     /// Random trees (some deep, some with overflow values), random ranges of every bound

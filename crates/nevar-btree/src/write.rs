@@ -12,7 +12,7 @@
 use nevar_page::{Branch, BranchMut, ChildRef, Leaf, LeafMut, LeafValue, Limits, PageNo, ValueRef};
 
 use crate::desc::TreeDesc;
-use crate::edit::{Outcome, Split, cow, owned_value, write_single_leaf};
+use crate::edit::{Outcome, Split, cow, owned_value, owned_values, write_single_leaf};
 use crate::error::Result;
 use crate::node::{Node, load};
 use crate::rebalance::rebalance;
@@ -400,32 +400,41 @@ fn remove_rec<S: PageStoreMut + ?Sized>(
 /// Frees every page of the tree (its overflow runs included) and empties the descriptor.
 pub fn clear<S: PageStoreMut + ?Sized>(store: &mut S, desc: &mut TreeDesc) -> Result<()> {
     if desc.root != 0 {
-        clear_rec(store, desc, desc.root_ref(), desc.depth)?;
+        free_subtree(store, desc, desc.root_ref(), desc.depth)?;
     }
     *desc = TreeDesc::default();
     Ok(())
 }
 
-fn clear_rec<S: PageStoreMut + ?Sized>(
+/// Frees every page of the subtree at `node` (overflow runs included), takes them off the
+/// descriptor's page counts, and returns how many entries it held. Its pages are read only to
+/// find their children and overflow runs.
+pub(crate) fn free_subtree<S: PageStoreMut + ?Sized>(
     store: &mut S,
     desc: &mut TreeDesc,
     node: ChildRef,
     level: u32,
-) -> Result<()> {
-    let children: Vec<ChildRef> = match load(store, node, level)? {
+) -> Result<u64> {
+    let (children, entries): (Vec<ChildRef>, u64) = match load(store, node, level)? {
         Node::Leaf(leaf) => {
-            let runs: Vec<_> = (0..leaf.len())
-                .map(|i| leaf.value(i).map(owned_value))
-                .collect::<Result<_, _>>()?;
+            let entries = leaf.len() as u64;
+            let runs = owned_values(&leaf, 0..leaf.len())?;
             for run in runs {
                 free_value(store, desc, run)?;
             }
-            Vec::new()
+            desc.leaf_pages = desc.leaf_pages.saturating_sub(1);
+            (Vec::new(), entries)
         }
-        Node::Branch(b) => (0..b.len()).map(|i| b.child(i)).collect::<Result<_, _>>()?,
+        Node::Branch(b) => {
+            desc.branch_pages = desc.branch_pages.saturating_sub(1);
+            let children = (0..b.len()).map(|i| b.child(i)).collect::<Result<_, _>>()?;
+            (children, 0)
+        }
     };
+    let mut total = entries;
     for child in children {
-        clear_rec(store, desc, child, level - 1)?;
+        total += free_subtree(store, desc, child, level - 1)?;
     }
-    store.free(node.page, 1)
+    store.free(node.page, 1)?;
+    Ok(total)
 }

@@ -31,14 +31,6 @@ pub(crate) fn prefix_bounds(prefix: &[u8]) -> (Bound<&[u8]>, Bound<Vec<u8>>) {
     (Bound::Included(prefix), upper)
 }
 
-fn as_ref_bound(b: &Bound<Vec<u8>>) -> Bound<&[u8]> {
-    match b {
-        Bound::Included(v) => Bound::Included(v),
-        Bound::Excluded(v) => Bound::Excluded(v),
-        Bound::Unbounded => Bound::Unbounded,
-    }
-}
-
 impl<'r> Tree<'r> {
     /// The entries whose keys start with `prefix`, in order; reversible. The empty prefix
     /// gives every entry.
@@ -63,7 +55,7 @@ impl<'r> Tree<'r> {
     /// ```
     pub fn prefix(&self, prefix: &[u8]) -> Result<TreeIter<'r>> {
         let (lo, hi) = prefix_bounds(prefix);
-        self.range((lo, as_ref_bound(&hi)))
+        self.range((lo, hi.as_ref().map(Vec::as_slice)))
     }
 }
 
@@ -71,7 +63,7 @@ impl WriteTree<'_, '_> {
     /// The entries whose keys start with `prefix`, as this transaction sees them; reversible.
     pub fn prefix(&self, prefix: &[u8]) -> Result<TreeIter<'_>> {
         let (lo, hi) = prefix_bounds(prefix);
-        self.range((lo, as_ref_bound(&hi)))
+        self.range((lo, hi.as_ref().map(Vec::as_slice)))
     }
 
     /// Removes `key` and returns the value it had.
@@ -117,20 +109,22 @@ impl WriteTree<'_, '_> {
     /// # }
     /// ```
     pub fn pop_first(&mut self) -> Result<Option<(Vec<u8>, Vec<u8>)>> {
-        let Some((k, v)) = self.first()?.map(|(k, v)| (k.to_vec(), v.to_vec())) else {
-            return Ok(None);
-        };
-        self.remove(&k)?;
-        Ok(Some((k, v)))
+        let first = self.first()?.map(|(k, v)| (k.to_vec(), v.to_vec()));
+        self.pop(first)
     }
 
     /// Removes the largest entry and returns it.
     pub fn pop_last(&mut self) -> Result<Option<(Vec<u8>, Vec<u8>)>> {
-        let Some((k, v)) = self.last()?.map(|(k, v)| (k.to_vec(), v.to_vec())) else {
-            return Ok(None);
-        };
-        self.remove(&k)?;
-        Ok(Some((k, v)))
+        let last = self.last()?.map(|(k, v)| (k.to_vec(), v.to_vec()));
+        self.pop(last)
+    }
+
+    /// Removes `entry`, copied out of the tree, and returns it.
+    fn pop(&mut self, entry: Option<(Vec<u8>, Vec<u8>)>) -> Result<Option<(Vec<u8>, Vec<u8>)>> {
+        if let Some((key, _)) = &entry {
+            self.remove(key)?;
+        }
+        Ok(entry)
     }
 
     /// Read-modify-write of one key: `f` gets the current value (or `None`) and returns the
