@@ -13,7 +13,7 @@ fn utf8(bytes: &[u8]) -> Result<&str, DecodeError> {
     std::str::from_utf8(bytes).map_err(|_| DecodeError::new("string bytes are not UTF-8"))
 }
 
-impl<'x> Value for &'x str {
+impl Value for &str {
     type Write<'a> = &'a str;
     type Read<'a> = &'a str;
     type Owned = String;
@@ -38,7 +38,7 @@ impl<'x> Value for &'x str {
     }
 }
 
-impl<'x> Key for &'x str {
+impl Key for &str {
     type Element<'a> = Cow<'a, str>;
 
     fn encode_element(value: &&str, out: &mut Vec<u8>) {
@@ -92,7 +92,7 @@ impl Key for String {
     }
 }
 
-impl<'x> Value for &'x [u8] {
+impl Value for &[u8] {
     type Write<'a> = &'a [u8];
     type Read<'a> = &'a [u8];
     type Owned = Vec<u8>;
@@ -117,7 +117,7 @@ impl<'x> Value for &'x [u8] {
     }
 }
 
-impl<'x> Key for &'x [u8] {
+impl Key for &[u8] {
     type Element<'a> = Cow<'a, [u8]>;
 
     fn encode_element(value: &&[u8], out: &mut Vec<u8>) {
@@ -177,7 +177,7 @@ impl<const N: usize> Value for [u8; N] {
     fn type_name() -> String {
         format!("[u8;{N}]")
     }
-    fn encode<'a>(value: &'a [u8; N]) -> [u8; N] {
+    fn encode(value: &[u8; N]) -> [u8; N] {
         *value
     }
     fn decode(bytes: &[u8]) -> Result<[u8; N], DecodeError> {

@@ -28,7 +28,7 @@ macro_rules! fixed_width {
             }
 
             #[inline]
-            fn encode<'a>(value: &'a $ty) -> [u8; $n] {
+            fn encode(value: &$ty) -> [u8; $n] {
                 let $v = *value;
                 $enc
             }

@@ -76,7 +76,7 @@ impl DecodeError {
 ///     fn type_name() -> String {
 ///         "celsius-tenths".into()
 ///     }
-///     fn encode<'a>(value: &'a f32) -> [u8; 2] {
+///     fn encode(value: &f32) -> [u8; 2] {
 ///         ((value * 10.0).round() as i16).to_le_bytes()
 ///     }
 ///     fn decode(bytes: &[u8]) -> Result<f32, DecodeError> {

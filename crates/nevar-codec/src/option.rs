@@ -23,7 +23,7 @@ impl<T: Value> Value for Option<T> {
     fn type_name() -> String {
         format!("Option<{}>", T::type_name())
     }
-    fn encode<'a>(value: &'a Self::Write<'_>) -> Vec<u8> {
+    fn encode(value: &Self::Write<'_>) -> Vec<u8> {
         match value {
             None => vec![NONE],
             Some(inner) => {

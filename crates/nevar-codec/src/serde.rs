@@ -26,7 +26,7 @@ impl<T: Serialize + DeserializeOwned + 'static> Value for Serde<T> {
     fn type_name() -> String {
         format!("serde:{}", std::any::type_name::<T>())
     }
-    fn encode<'a>(value: &'a &T) -> Vec<u8> {
+    fn encode(value: &&T) -> Vec<u8> {
         // Serializing into a Vec fails only for types whose Serialize impl itself fails
         // (say, a map with non-string keys in a format that needs them); postcard has no
         // such restriction, and a custom impl's own error is a bug in that impl.

@@ -26,7 +26,7 @@ macro_rules! tuple {
                 format!("({})", names.join(","))
             }
 
-            fn encode<'a>(value: &'a Self::Write<'_>) -> Vec<u8> {
+            fn encode(value: &Self::Write<'_>) -> Vec<u8> {
                 let ($($init_v,)* $last_v,) = value;
                 let mut out = Vec::new();
                 $($init::encode_element($init_v, &mut out);)*
@@ -83,7 +83,7 @@ tuple!(A a, B b, C c; D d);
 mod tests {
     use super::*;
 
-    fn key<'a>(a: &'a str, b: i32) -> Vec<u8> {
+    fn key(a: &str, b: i32) -> Vec<u8> {
         <(&str, i32)>::encode(&(a, b))
     }
 

@@ -205,7 +205,7 @@ impl Database {
                         }
                     };
                     match catalog::decode(value) {
-                        Some(desc) => check_tree(store, &desc, "a user tree", &mut owners)?,
+                        Some(entry) => check_tree(store, &entry.desc, "a user tree", &mut owners)?,
                         None => owners.problem(snap.catalog.root, "malformed catalog entry".into()),
                     }
                     report.trees += 1;

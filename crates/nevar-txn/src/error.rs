@@ -4,6 +4,8 @@ use nevar_btree::BtreeError;
 use nevar_page::PageNo;
 use nevar_pager::PagerError;
 
+use crate::catalog::TreeTypes;
+
 /// Result alias of the database.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -102,6 +104,37 @@ pub enum Error {
         option: &'static str,
         /// What it must be.
         why: &'static str,
+    },
+    /// A typed open named other key or value types than the tree records; nothing changed.
+    /// Opening the tree raw, by its name, always works.
+    #[error("tree {tree:?} holds {stored}; it was opened with {requested}")]
+    TreeTypeMismatch {
+        /// The tree.
+        tree: String,
+        /// The types the catalog records for it.
+        stored: TreeTypes,
+        /// The types it was opened with.
+        requested: TreeTypes,
+    },
+    /// Stored bytes of a typed tree do not decode as its type (a raw writer put other bytes
+    /// there, or a custom type's decoder refused them).
+    #[error("tree {tree:?}: stored bytes are no {type_name}: {what}")]
+    Decode {
+        /// The tree.
+        tree: String,
+        /// The type the bytes were read as.
+        type_name: String,
+        /// What is wrong with them.
+        what: String,
+    },
+    /// A savepoint of another transaction, or one made invalid by rolling back past it.
+    #[error("invalid savepoint: {0}")]
+    InvalidSavepoint(&'static str),
+    /// A type name longer than the catalog records (65,535 bytes); nothing changed.
+    #[error("type name of {len} bytes is longer than 65535")]
+    TypeNameTooLong {
+        /// Its length in bytes.
+        len: usize,
     },
 }
 

@@ -24,13 +24,19 @@ mod schedules;
 mod snapshot;
 mod stats;
 mod store;
+mod typed;
 mod write;
 
+pub use catalog::TreeTypes;
 pub use check::{CheckReport, Problem, ProblemKind};
 pub use db::Database;
 pub use error::{Error, Result};
+#[cfg(feature = "serde")]
+pub use nevar_codec::Serde;
+pub use nevar_codec::{DecodeError, Key, Value};
 pub use options::{Durability, Options};
 pub use read::{ReadTxn, Tree, TreeIter};
 pub use repair::RepairReport;
 pub use stats::{Stats, TreeStats};
+pub use typed::{TreeDef, TreeSpec, TypedIter, TypedTree, TypedWriteTree};
 pub use write::{WriteTree, WriteTxn};

@@ -290,7 +290,7 @@ impl WriteTxn<'_> {
         check_name(to)?;
         // Open trees' descriptors go into the catalog first, so it knows every tree.
         self.sync_catalog()?;
-        let Some(desc) = catalog::lookup(&self.shared.store, &self.roots.catalog, from)? else {
+        let Some(entry) = catalog::lookup(&self.shared.store, &self.roots.catalog, from)? else {
             return Ok(false);
         };
         if from == to {
@@ -299,7 +299,7 @@ impl WriteTxn<'_> {
         if catalog::lookup(&self.shared.store, &self.roots.catalog, to)?.is_some() {
             return Err(Error::TreeExists(to.to_owned()));
         }
-        let value = catalog::encode(&desc);
+        let value = catalog::encode(&entry.desc, entry.types.as_ref());
         self.change(|store, roots| {
             remove(store, &mut roots.catalog, from.as_bytes())?;
             insert(store, &mut roots.catalog, to.as_bytes(), &value)

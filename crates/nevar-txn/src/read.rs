@@ -13,6 +13,8 @@ use crate::error::{Error, Result, corrupted};
 use crate::readers::SlotId;
 use crate::snapshot::Snapshot;
 use crate::store::ReadStore;
+use crate::typed::TreeSpec;
+use crate::write::mismatch;
 
 /// A consistent snapshot of the database. Holding it pins the pages it can see; it never
 /// blocks the writer (the file grows instead). `Send`: move it to another thread freely.
@@ -47,16 +49,25 @@ impl ReadTxn {
         self.snapshot.txn
     }
 
-    /// The tree `name`, or [`Error::TreeNotFound`].
-    pub fn open_tree(&self, name: &str) -> Result<Tree<'_>> {
+    /// The tree named by `tree`, or [`Error::TreeNotFound`]: a name (`&str`, `&String`,
+    /// `String`) opens it raw, a [`TreeDef`](crate::TreeDef) typed. A typed open of a tree
+    /// that records other types is [`Error::TreeTypeMismatch`].
+    pub fn open_tree<S: TreeSpec>(&self, tree: S) -> Result<S::ReadHandle<'_>> {
+        let name = tree.name();
         check_name(name)?;
-        match catalog::lookup(&self.shared.store, &self.snapshot.catalog, name)? {
-            Some(desc) => Ok(Tree {
-                store: &self.shared.store,
-                desc,
-            }),
-            None => Err(Error::TreeNotFound(name.to_owned())),
+        let Some(entry) = catalog::lookup(&self.shared.store, &self.snapshot.catalog, name)? else {
+            return Err(Error::TreeNotFound(name.to_owned()));
+        };
+        if let (Some(stored), Some(requested)) = (&entry.types, tree.types())
+            && *stored != requested
+        {
+            return Err(mismatch(name, stored, requested));
         }
+        let raw = Tree {
+            store: &self.shared.store,
+            desc: entry.desc,
+        };
+        Ok(tree.read_handle(raw))
     }
 
     /// Names of all trees, sorted.

@@ -167,7 +167,8 @@ fn verify_commit(store: &ReadStore, snapshot: &Snapshot) -> Result<()> {
     )? {
         let (_, value) = item?;
         let desc = catalog::decode(value)
-            .ok_or(corrupted(snapshot.catalog.root, "malformed catalog entry"))?;
+            .ok_or(corrupted(snapshot.catalog.root, "malformed catalog entry"))?
+            .desc;
         visit_newer(store, &desc, since, &mut check)?;
     }
     Ok(())

@@ -136,6 +136,7 @@ mod tests {
         catalog::lookup(&db.shared.store, &snap.catalog, "cold")
             .unwrap()
             .unwrap()
+            .desc
             .root
     }
 

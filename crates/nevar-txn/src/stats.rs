@@ -3,10 +3,10 @@
 use std::ops::Bound;
 use std::sync::atomic::Ordering;
 
-use nevar_btree::{Range, TreeDesc, verify};
+use nevar_btree::{Range, verify};
 use nevar_page::{HEADER_LEN, TxnId};
 
-use crate::catalog;
+use crate::catalog::{self, TreeTypes};
 use crate::db::Database;
 use crate::error::{Error, Result, corrupted};
 
@@ -25,6 +25,8 @@ pub struct TreeStats {
     pub leaf_pages: u64,
     /// Overflow pages.
     pub overflow_pages: u64,
+    /// The key and value types of a typed tree; `None` for a raw one.
+    pub types: Option<TreeTypes>,
 }
 
 /// Figures about the database.
@@ -82,7 +84,7 @@ impl Database {
             Bound::Unbounded,
         )? {
             let (name, value) = item?;
-            let d: TreeDesc = catalog::decode(value)
+            let catalog::Entry { desc: d, types } = catalog::decode(value)
                 .ok_or(corrupted(snap.catalog.root, "malformed catalog entry"))?;
             trees.push(TreeStats {
                 name: String::from_utf8_lossy(name).into_owned(),
@@ -91,6 +93,7 @@ impl Database {
                 branch_pages: d.branch_pages,
                 leaf_pages: d.leaf_pages,
                 overflow_pages: d.overflow_pages,
+                types,
             });
         }
         let pager = shared.store.0.stats();
@@ -124,7 +127,8 @@ impl Database {
     pub fn tree_fill(&self, name: &str) -> Result<Option<f64>> {
         let read = self.begin_read()?;
         let desc = catalog::lookup(&self.shared.store, &read.snapshot().catalog, name)?
-            .ok_or_else(|| Error::TreeNotFound(name.to_owned()))?;
+            .ok_or_else(|| Error::TreeNotFound(name.to_owned()))?
+            .desc;
         let walked = verify(&self.shared.store, &desc)?;
         let pages = walked.counted.leaf_pages + walked.counted.branch_pages;
         if pages == 0 {

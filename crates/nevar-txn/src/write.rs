@@ -7,13 +7,14 @@ use nevar_btree::{BtreeError, Range, Tail, TreeDesc, clear, first, get, insert, 
 use nevar_freelist::FreeList;
 use nevar_page::TxnId;
 
-use crate::catalog::{self, check_name};
+use crate::catalog::{self, TreeTypes, check_name};
 use crate::db::{Shared, Writer};
 use crate::error::{Error, Result, corrupted};
 use crate::options::Durability;
 use crate::read::{TreeIter, bounds, tree_names};
 use crate::snapshot::Snapshot;
 use crate::store::WriteStore;
+use crate::typed::TreeSpec;
 
 /// The roots a write transaction changes.
 pub(crate) struct Roots {
@@ -27,7 +28,9 @@ pub(crate) struct Roots {
 pub(crate) struct OpenTree {
     pub name: String,
     pub desc: TreeDesc,
-    /// The descriptor changed since the catalog last recorded it.
+    /// The key and value types recorded for it; `None` for a raw tree.
+    pub types: Option<TreeTypes>,
+    /// The descriptor or the types changed since the catalog last recorded them.
     pub changed: bool,
     /// Where the next sorted insert goes; forgotten by every other change.
     pub tail: Tail,
@@ -126,23 +129,54 @@ impl<'db> WriteTxn<'db> {
         })
     }
 
-    /// The tree `name`, created if missing.
-    pub fn open_tree(&mut self, name: &str) -> Result<WriteTree<'_, 'db>> {
+    /// The tree named by `tree`, created if missing: a name (`&str`, `&String`, `String`)
+    /// opens it raw, a [`TreeDef`](crate::TreeDef) typed. A typed open of a tree that
+    /// records other types is [`Error::TreeTypeMismatch`]; one of a raw tree records the
+    /// definition's types from now on.
+    pub fn open_tree<S: TreeSpec>(&mut self, tree: S) -> Result<S::WriteHandle<'_, 'db>> {
+        let idx = self.open_index(tree.name(), tree.types())?;
+        Ok(tree.write_handle(WriteTree { txn: self, idx }))
+    }
+
+    /// The index in `roots.trees` of tree `name`, opened with `types` (or raw).
+    fn open_index(&mut self, name: &str, types: Option<TreeTypes>) -> Result<usize> {
         check_name(name)?;
-        let idx = match self.roots.trees.iter().position(|t| t.name == name) {
-            Some(idx) => idx,
-            None => {
-                let found = catalog::lookup(&self.shared.store, &self.roots.catalog, name)?;
-                self.roots.trees.push(OpenTree {
-                    name: name.to_owned(),
-                    desc: found.unwrap_or_default(),
-                    changed: found.is_none(),
-                    tail: Tail::default(),
-                });
-                self.roots.trees.len() - 1
+        if let Some(types) = &types {
+            check_types(types)?;
+        }
+        if let Some(idx) = self.roots.trees.iter().position(|t| t.name == name) {
+            let open = &mut self.roots.trees[idx];
+            match (&open.types, types) {
+                (Some(stored), Some(requested)) if *stored != requested => {
+                    return Err(mismatch(name, stored, requested));
+                }
+                (None, Some(requested)) => {
+                    open.types = Some(requested);
+                    open.changed = true;
+                }
+                _ => {}
             }
+            return Ok(idx);
+        }
+        let found = catalog::lookup(&self.shared.store, &self.roots.catalog, name)?;
+        let (desc, stored) = match found {
+            Some(entry) => (Some(entry.desc), entry.types),
+            None => (None, None),
         };
-        Ok(WriteTree { txn: self, idx })
+        if let (Some(stored), Some(requested)) = (&stored, &types)
+            && stored != requested
+        {
+            return Err(mismatch(name, stored, requested.clone()));
+        }
+        let adopted = stored.is_none() && types.is_some();
+        self.roots.trees.push(OpenTree {
+            name: name.to_owned(),
+            desc: desc.unwrap_or_default(),
+            changed: desc.is_none() || adopted,
+            types: stored.or(types),
+            tail: Tail::default(),
+        });
+        Ok(self.roots.trees.len() - 1)
     }
 
     /// Deletes tree `name` and frees all its pages. Returns whether it existed.
@@ -156,7 +190,7 @@ impl<'db> WriteTxn<'db> {
             .map(|i| self.roots.trees.remove(i).desc);
         let desc = match cached {
             Some(desc) => Some(desc),
-            None => catalog::lookup(&self.shared.store, &self.roots.catalog, name)?,
+            None => catalog::lookup(&self.shared.store, &self.roots.catalog, name)?.map(|e| e.desc),
         };
         let Some(mut desc) = desc else {
             return Ok(false);
@@ -182,12 +216,31 @@ impl<'db> WriteTxn<'db> {
                     store,
                     &mut roots.catalog,
                     tree.name.as_bytes(),
-                    &catalog::encode(&tree.desc),
+                    &catalog::encode(&tree.desc, tree.types.as_ref()),
                 )?;
                 tree.changed = false;
             }
             Ok(())
         })
+    }
+}
+
+/// Refuses type names the catalog cannot record.
+pub(crate) fn check_types(types: &TreeTypes) -> Result<()> {
+    match [&types.key, &types.value]
+        .into_iter()
+        .find(|n| n.len() > catalog::MAX_TYPE_NAME)
+    {
+        Some(long) => Err(Error::TypeNameTooLong { len: long.len() }),
+        None => Ok(()),
+    }
+}
+
+pub(crate) fn mismatch(tree: &str, stored: &TreeTypes, requested: TreeTypes) -> Error {
+    Error::TreeTypeMismatch {
+        tree: tree.to_owned(),
+        stored: stored.clone(),
+        requested,
     }
 }
 

@@ -40,9 +40,12 @@
 //! simulated disk and fault injection the crash tests use.
 #![forbid(unsafe_code)]
 
+#[cfg(feature = "serde")]
+pub use nevar_txn::Serde;
 pub use nevar_txn::{
-    CheckReport, Database, Durability, Error, Options, Problem, ProblemKind, ReadTxn, RepairReport,
-    Result, Stats, Tree, TreeIter, TreeStats, WriteTree, WriteTxn,
+    CheckReport, Database, DecodeError, Durability, Error, Key, Options, Problem, ProblemKind,
+    ReadTxn, RepairReport, Result, Stats, Tree, TreeDef, TreeIter, TreeSpec, TreeStats, TreeTypes,
+    TypedIter, TypedTree, TypedWriteTree, Value, WriteTree, WriteTxn,
 };
 
 /// Backends a database can live on: implement [`Storage`](storage::Storage) (and
