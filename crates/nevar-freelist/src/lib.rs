@@ -17,7 +17,7 @@ mod record;
 mod verify;
 
 pub use flush::{FreeStore, flush, load};
-pub use list::{FreeList, FreeStats, Horizons};
+pub use list::{FreeList, FreeMark, FreeStats, Horizons};
 pub use record::{
     EXTENTS_PER_RECORD, Extent, RecordKey, VOLATILE, decode_key, decode_value, encode_key,
     encode_value, is_volatile,

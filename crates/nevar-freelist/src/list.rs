@@ -37,6 +37,14 @@ impl Horizons {
     }
 }
 
+/// The lengths of a transaction's lists of freed committed pages at a savepoint: pages are
+/// only ever appended to them until the commit stages them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FreeMark {
+    freed_now: usize,
+    freed_volatile: usize,
+}
+
 /// Mirror of the free tree plus this transaction's changes.
 ///
 /// Invariants: `records` equals the free tree after the last commit plus the changes listed
@@ -211,6 +219,28 @@ impl FreeList {
         } else {
             self.freed_now.push((start, count))
         }
+    }
+
+    /// Where this transaction's frees of committed pages stand, for a savepoint.
+    pub fn mark(&self) -> FreeMark {
+        FreeMark {
+            freed_now: self.freed_now.len(),
+            freed_volatile: self.freed_volatile.len(),
+        }
+    }
+
+    /// Rolling back to a savepoint: committed pages freed since `mark` are live again.
+    /// (Pages allocated since come back through [`FreeList::give_back`].)
+    pub fn forget_frees_since(&mut self, mark: FreeMark) {
+        debug_assert!(self.freed_now.len() >= mark.freed_now);
+        self.freed_now.truncate(mark.freed_now);
+        self.freed_volatile.truncate(mark.freed_volatile);
+    }
+
+    /// Returns pages allocated in this transaction and no longer used by it: reusable now,
+    /// like pages it allocated and freed.
+    pub fn give_back(&mut self, start: PageNo, count: u64) {
+        self.txn_free.push((start, count));
     }
 
     /// Writes this transaction's frees into records `(txn, 0..)` and volatile ones into

@@ -21,7 +21,7 @@ mod sim_dir;
 mod storage;
 
 pub use dir::{Access, Directory, OsDirectory};
-pub use dirty::Dirty;
+pub use dirty::{Dirty, DirtyRun, Generation};
 pub use error::{PagerError, Result};
 pub use faults::{Fault, FaultyStorage, StorageCall};
 pub use file::FileStorage;

@@ -60,6 +60,7 @@ impl WriteTxn<'_> {
         }
         let span = tracing::debug_span!("commit", txn = self.txn, pages = tracing::field::Empty);
         let _entered = span.enter();
+        self.release_savepoints();
         self.sync_catalog()?;
         if self.durability == Durability::Immediate {
             // Only a durable commit may lower the high-water mark: the file is cut after its sync.

@@ -19,6 +19,7 @@ mod read;
 mod readers;
 mod recovery;
 mod repair;
+mod savepoint;
 #[cfg(test)]
 mod schedules;
 mod snapshot;
@@ -37,6 +38,7 @@ pub use nevar_codec::{DecodeError, Key, Value};
 pub use options::{Durability, Options};
 pub use read::{ReadTxn, Tree, TreeIter};
 pub use repair::RepairReport;
+pub use savepoint::Savepoint;
 pub use stats::{Stats, TreeStats};
 pub use typed::{TreeDef, TreeSpec, TypedIter, TypedTree, TypedWriteTree};
 pub use write::{WriteTree, WriteTxn};

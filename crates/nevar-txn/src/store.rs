@@ -6,6 +6,7 @@ use nevar_page::{PageNo, TxnId, header};
 use nevar_pager::{Dirty, Pager, PagerError};
 
 use crate::error::pager_corruption;
+use crate::savepoint::UndoLog;
 
 /// Byte written over pages as they are allocated in debug builds, so that a page reused while
 /// a reader could still see it shows up as garbage in that reader.
@@ -44,6 +45,8 @@ pub(crate) struct WriteStore<'a> {
     pub dirty: &'a mut Dirty,
     pub freelist: &'a mut FreeList,
     pub txn: TxnId,
+    /// Records allocations and frozen frees while a savepoint lives.
+    pub undo: &'a mut UndoLog,
 }
 
 impl PageStore for WriteStore<'_> {
@@ -66,9 +69,10 @@ impl PageStoreMut for WriteStore<'_> {
         self.txn
     }
 
+    /// Dirty and not frozen by a savepoint: only such pages change in place.
     #[inline]
     fn is_dirty(&self, no: PageNo) -> bool {
-        self.dirty.contains(no)
+        self.dirty.changeable(no)
     }
 
     fn alloc(&mut self, count: u64) -> Result<PageNo> {
@@ -78,6 +82,9 @@ impl PageStoreMut for WriteStore<'_> {
             .grow_to(self.freelist.high_water())
             .map_err(store_err)?;
         self.dirty.insert(no, count as u32);
+        if self.undo.active {
+            self.undo.allocated.push((no, count as u32));
+        }
         #[cfg(debug_assertions)]
         self.pager
             .run_mut(self.dirty, no, count)
@@ -111,7 +118,15 @@ impl PageStoreMut for WriteStore<'_> {
     }
 
     fn free(&mut self, no: PageNo, count: u64) -> Result<()> {
-        let dirty = self.dirty.remove(no).is_some();
+        let run = self.dirty.remove_run(no);
+        if let Some(run) = run
+            && !self.dirty.is_changeable(&run)
+        {
+            // Frozen: the trees a savepoint saved may still hold it.
+            self.undo.frozen_freed.push((no, run));
+            return Ok(());
+        }
+        let dirty = run.is_some();
         // The transaction that wrote the page decides whether the durable commit can reach it.
         // The tree checked this header against its parent's record before freeing the page;
         // an unreadable one counts as written long ago, which only delays reuse.

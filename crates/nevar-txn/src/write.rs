@@ -12,6 +12,7 @@ use crate::db::{Shared, Writer};
 use crate::error::{Error, Result, corrupted};
 use crate::options::Durability;
 use crate::read::{TreeIter, bounds, tree_names};
+use crate::savepoint::{Savepoints, UndoLog};
 use crate::snapshot::Snapshot;
 use crate::store::WriteStore;
 use crate::typed::TreeSpec;
@@ -49,6 +50,8 @@ pub struct WriteTxn<'db> {
     pub(crate) durability: Durability,
     /// An error left a tree half-changed: only abort is possible.
     pub(crate) failed: bool,
+    pub(crate) savepoints: Savepoints,
+    pub(crate) undo: UndoLog,
     pub(crate) done: bool,
 }
 
@@ -89,6 +92,8 @@ impl<'db> WriteTxn<'db> {
             freelist,
             durability: shared.options.durability,
             failed: false,
+            savepoints: Savepoints::default(),
+            undo: UndoLog::default(),
             done: false,
         })
     }
@@ -117,6 +122,7 @@ impl<'db> WriteTxn<'db> {
             dirty: &mut self.writer.dirty,
             freelist: &mut self.freelist,
             txn: self.txn,
+            undo: &mut self.undo,
         };
         f(&mut store, &mut self.roots).map_err(|e| {
             if !matches!(

@@ -44,8 +44,8 @@
 pub use nevar_txn::Serde;
 pub use nevar_txn::{
     CheckReport, Database, DecodeError, Durability, Error, Key, Options, Problem, ProblemKind,
-    ReadTxn, RepairReport, Result, Stats, Tree, TreeDef, TreeIter, TreeSpec, TreeStats, TreeTypes,
-    TypedIter, TypedTree, TypedWriteTree, Value, WriteTree, WriteTxn,
+    ReadTxn, RepairReport, Result, Savepoint, Stats, Tree, TreeDef, TreeIter, TreeSpec, TreeStats,
+    TreeTypes, TypedIter, TypedTree, TypedWriteTree, Value, WriteTree, WriteTxn,
 };
 
 /// Backends a database can live on: implement [`Storage`](storage::Storage) (and
