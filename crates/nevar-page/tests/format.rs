@@ -84,7 +84,7 @@ fn branch_search_routes_keys() {
 fn meta_round_trip_and_damage() {
     let mut fields = MetaFields {
         magic: MAGIC,
-        version: 1.into(),
+        version: FORMAT_VERSION.into(),
         page_size: (PS as u32).into(),
         txn_id: 42.into(),
         durable_txn: 40.into(),
