@@ -11,6 +11,7 @@
 //! overflow run of contiguous pages and are still returned as one slice.
 #![forbid(unsafe_code)]
 
+mod build;
 mod cursor;
 mod desc;
 mod edit;
@@ -27,6 +28,7 @@ mod value;
 mod verify;
 mod write;
 
+pub use build::{PageSink, TreeBuilder};
 pub use cursor::Range;
 pub use desc::TreeDesc;
 pub use error::{BtreeError, Result};

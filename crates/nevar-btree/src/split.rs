@@ -54,7 +54,7 @@ pub(crate) fn balanced_split(sizes: &[usize]) -> usize {
 
 /// The shortest key `s` with `left < s <= right`: a prefix of `right` one byte longer than
 /// the common prefix. Short separators keep branches wide.
-fn shortest_separator(left: &[u8], right: &[u8]) -> Vec<u8> {
+pub(crate) fn shortest_separator(left: &[u8], right: &[u8]) -> Vec<u8> {
     let common = left.iter().zip(right).take_while(|(a, b)| a == b).count();
     right[..(common + 1).min(right.len())].to_vec()
 }
