@@ -3,8 +3,9 @@
 //! All three read one snapshot, so writers keep committing while they run, and all three are
 //! all or nothing: the new file is built under a temporary name, synced, renamed into place
 //! and the directory synced (see `location.rs`). A plain copy writes the snapshot's pages as
-//! they are, its meta pages last. A compacting copy re-inserts every tree in key order into a
-//! fresh database, so the append path packs leaves full and no free page remains. In-place
+//! they are, its meta pages last. A compacting copy is the compact stream of `stream.rs`
+//! ([`ReadTxn::write_to`](crate::ReadTxn::write_to)) written into the new file: every tree
+//! rebuilt bottom-up with full pages, no free page left. In-place
 //! compaction is a compacting copy next to the file, renamed over it: the one way to give
 //! back space that is not at the end of the file (durable commits already cut a mostly-free
 //! tail on their own).
@@ -13,14 +14,16 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use nevar_page::PageNo;
+use nevar_page::{Meta, PageNo};
 use nevar_pager::{Directory, Dirty, OsDirectory, Pager, Storage};
 
 use crate::db::Database;
 use crate::error::{Error, Result};
 use crate::location::{Location, Staging};
-use crate::options::Durability;
-use crate::recovery::{self, META_SLOTS, write_meta};
+use crate::recovery::{META_SLOTS, Opened, write_meta};
+use crate::snapshot::Snapshot;
+use crate::store::ReadStore;
+use crate::stream::PagerWriter;
 
 /// Pages a plain copy moves per step (bounded so that one step's slices stay small).
 const COPY_STEP: u64 = 256;
@@ -136,31 +139,32 @@ impl Database {
         Ok(())
     }
 
-    /// Re-inserts every tree of the last commit, in key order, into a new database built in
-    /// the emptied file `staging` (same page size and options), committed durably; returns
-    /// it still open and locked.
+    /// Streams the last commit as a compact database ([`ReadTxn::write_to`]) into the
+    /// emptied file `staging` (same page size and segment options), synced; returns it open
+    /// and locked.
+    ///
+    /// [`ReadTxn::write_to`]: crate::ReadTxn::write_to
     fn compact_into(&self, staging: &Location) -> Result<Database> {
         let read = self.begin_read()?;
         let mut options = self.shared.options.clone();
         options.read_only = false;
         options.location = Some(staging.clone());
-        let opened = recovery::create(staging.open_empty()?, &options)?;
-        let target = Database::open_with(opened, options)?;
-        let mut w = target.begin_write()?;
-        for name in read.tree_names()? {
-            let source = read.open_tree(&name)?;
-            let mut tree = w.open_tree(&name)?;
-            for item in source.iter()? {
-                let (k, v) = item?;
-                tree.insert(k, v)?;
-            }
-        }
-        w.set_durability(Durability::Immediate);
-        w.commit()?;
+        let source = &self.shared.store.0;
+        let pager = Pager::new(
+            staging.open_empty()?,
+            source.page_size(),
+            options.segment_base,
+        )?;
+        let bytes = read.write_to(&mut PagerWriter::new(&pager))?;
         // Growth rounds the file up; a compacted file ends at its last page.
-        let pager = &target.shared.store.0;
-        pager.shrink_to(target.shared.current.load().high_water)?;
+        pager.shrink_to(bytes / source.page_size() as u64)?;
         pager.sync()?;
-        Ok(target)
+        let meta = Meta::read(pager.page(0)?, 0)?;
+        let opened = Opened {
+            snapshot: Snapshot::from_meta(&meta),
+            store: ReadStore(pager),
+            slot: 0,
+        };
+        Database::open_with(opened, options)
     }
 }

@@ -25,6 +25,7 @@ mod schedules;
 mod snapshot;
 mod stats;
 mod store;
+mod stream;
 mod typed;
 mod write;
 

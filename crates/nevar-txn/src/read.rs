@@ -44,6 +44,14 @@ impl ReadTxn {
         &self.snapshot
     }
 
+    pub(crate) fn store(&self) -> &ReadStore {
+        &self.shared.store
+    }
+
+    pub(crate) fn page_size(&self) -> usize {
+        self.shared.store.0.page_size()
+    }
+
     /// The id of the commit this snapshot shows.
     pub fn txn_id(&self) -> TxnId {
         self.snapshot.txn

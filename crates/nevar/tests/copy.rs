@@ -218,3 +218,106 @@ fn read_only_open_recovers_in_memory_from_an_unclean_file() {
     drop(db);
     assert_eq!(read_file(&path), torn);
 }
+
+/// `write_to` streams the reader's snapshot while a writer keeps committing: the stream,
+/// written to a file, opens clean and holds exactly that snapshot, typed trees' types
+/// included, and it is compact. Small segments make overflow runs skip segment ends.
+#[test]
+fn write_to_streams_exactly_the_readers_snapshot_while_writes_go_on() {
+    const TYPED: nevar::TreeDef<u64, &str> = nevar::TreeDef::new("typed");
+    let dir = tempfile::tempdir().unwrap();
+    let options = || Options::new().segment_size(1 << 16);
+    let db = Arc::new(options().open(dir.path().join("src.nevar")).unwrap());
+    let mut w = db.begin_write().unwrap();
+    for i in 0..3000u64 {
+        w.open_tree(TYPED)
+            .unwrap()
+            .insert(i, "typed value")
+            .unwrap();
+        let len = if i % 5 == 0 { 9000 } else { 100 };
+        w.open_tree("raw")
+            .unwrap()
+            .insert(&i.to_be_bytes(), &vec![i as u8; len])
+            .unwrap();
+    }
+    w.commit().unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let writer = {
+        let (db, stop) = (db.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let mut generation = 0u64;
+            while !stop.load(Ordering::Relaxed) || generation < 10 {
+                generation += 1;
+                let mut w = db.begin_write().unwrap();
+                let mut t = w.open_tree("raw").unwrap();
+                for i in 0..200u64 {
+                    let k = (generation * 31 + i * 7) % 4000;
+                    if i % 3 == 0 {
+                        t.remove(&k.to_be_bytes()).unwrap();
+                    } else {
+                        t.insert(&k.to_be_bytes(), &generation.to_be_bytes())
+                            .unwrap();
+                    }
+                }
+                w.commit().unwrap();
+            }
+        })
+    };
+    for round in 0..3 {
+        let read = db.begin_read().unwrap();
+        let mut stream = Vec::new();
+        let bytes = read.write_to(&mut stream).unwrap();
+        assert_eq!(bytes, stream.len() as u64);
+        // What the reader sees, read after the stream (the snapshot cannot have moved).
+        let seen: nevar_testkit::Trees = read
+            .tree_names()
+            .unwrap()
+            .into_iter()
+            .map(|name| {
+                let t = read.open_tree(&name).unwrap();
+                let entries = t
+                    .iter()
+                    .unwrap()
+                    .map(|e| e.map(|(k, v)| (k.to_vec(), v.to_vec())).unwrap())
+                    .collect();
+                (name, entries)
+            })
+            .collect();
+        let path = dir.path().join(format!("stream-{round}.nevar"));
+        std::fs::write(&path, &stream).unwrap();
+        let copy = options().open(&path).unwrap();
+        nevar_testkit::assert_clean(&copy, "streamed copy");
+        assert_eq!(nevar_testkit::contents(&copy), seen, "round {round}");
+        let r = copy.begin_read().unwrap();
+        assert_eq!(
+            r.open_tree(TYPED).unwrap().get(7).unwrap(),
+            Some("typed value")
+        );
+        assert!(matches!(
+            r.open_tree(nevar::TreeDef::<u32, &str>::new("typed")),
+            Err(Error::TreeTypeMismatch { .. })
+        ));
+        let stats = copy.stats().unwrap();
+        assert_eq!(
+            stats.free_pages + stats.pending_free_pages,
+            stats.high_water
+                - stats.branch_pages
+                - stats.leaf_pages
+                - stats.overflow_pages
+                - stats.meta_tree_pages
+                - 2,
+            "every page but the trees' is free"
+        );
+        drop(r);
+        // The copy takes writes like any database.
+        let mut w = copy.begin_write().unwrap();
+        w.open_tree("raw")
+            .unwrap()
+            .insert(b"new", b"entry")
+            .unwrap();
+        w.commit().unwrap();
+        nevar_testkit::assert_clean(&copy, "streamed copy after a write");
+    }
+    stop.store(true, Ordering::Relaxed);
+    writer.join().unwrap();
+}
