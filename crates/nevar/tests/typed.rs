@@ -352,3 +352,35 @@ fn typed_operations_match_their_raw_meaning() -> nevar::Result<()> {
     assert!(matches!(strings, Err(Error::TreeNotFound(_))));
     Ok(())
 }
+
+#[test]
+fn serde_values_round_trip_and_name_their_type() -> nevar::Result<()> {
+    #[derive(serde::Serialize, serde::Deserialize, Debug, PartialEq)]
+    struct User {
+        name: String,
+        roles: Vec<String>,
+        age: Option<u8>,
+    }
+    #[derive(serde::Serialize, serde::Deserialize)]
+    struct Other(u64);
+    const USERS: TreeDef<u64, nevar::Serde<User>> = TreeDef::new("users");
+    let tmp = TempDb::new();
+    let db = tmp.open();
+    let ada = User {
+        name: "ada".into(),
+        roles: vec!["admin".into()],
+        age: Some(36),
+    };
+    let mut w = db.begin_write()?;
+    w.open_tree(USERS)?.insert(1, &ada)?;
+    w.open_tree("users")?
+        .insert(&2u64.to_be_bytes(), b"\xff\xff\xff")?;
+    w.commit()?;
+    let r = db.begin_read()?;
+    let users = r.open_tree(USERS)?;
+    assert_eq!(users.get(1)?, Some(ada));
+    assert!(matches!(users.get(2), Err(Error::Decode { .. })));
+    let other = r.open_tree(TreeDef::<u64, nevar::Serde<Other>>::new("users"));
+    assert!(matches!(other, Err(Error::TreeTypeMismatch { .. })));
+    Ok(())
+}
