@@ -196,6 +196,139 @@ fn range_removal(c: &mut Criterion) {
     g.finish();
 }
 
+/// Typed `u64` keys against the raw API with the same bytes (big-endian), on one tree.
+fn typed(c: &mut Criterion) {
+    const N: u64 = 100_000;
+    const TYPED: nevar::TreeDef<u64, &[u8]> = nevar::TreeDef::new("u64");
+    let dir = tempfile::tempdir().unwrap();
+    let db = nevar::Options::new()
+        .durability(nevar::Durability::NoSync)
+        .open(dir.path().join("typed.nevar"))
+        .unwrap();
+    // Spread keys, so gets and inserts land all over the tree.
+    let spread = |i: u64| i.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    let mut w = db.begin_write().unwrap();
+    {
+        let mut t = w.open_tree(TYPED).unwrap();
+        for i in 0..N {
+            t.insert(spread(i), &[3; 100]).unwrap();
+        }
+    }
+    w.commit().unwrap();
+    let mut g = c.benchmark_group("typed");
+    {
+        let r = db.begin_read().unwrap();
+        let typed = r.open_tree(TYPED).unwrap();
+        let raw = r.open_tree("u64").unwrap();
+        let mut i = 0;
+        g.bench_function("get_u64_typed", |b| {
+            b.iter(|| {
+                i = (i + 7919) % N;
+                black_box(typed.get(spread(i)).unwrap())
+            })
+        });
+        g.bench_function("get_u64_raw", |b| {
+            b.iter(|| {
+                i = (i + 7919) % N;
+                black_box(raw.get(&spread(i).to_be_bytes()).unwrap())
+            })
+        });
+    }
+    // Each in its own transaction (aborted after), inserting the same new keys.
+    g.bench_function("insert_u64_typed", |b| {
+        let mut w = db.begin_write().unwrap();
+        let mut t = w.open_tree(TYPED).unwrap();
+        let mut n = N;
+        b.iter(|| {
+            n += 1;
+            t.insert(spread(n), &[5; 100]).unwrap()
+        })
+    });
+    g.bench_function("insert_u64_raw", |b| {
+        let mut w = db.begin_write().unwrap();
+        let mut t = w.open_tree("u64").unwrap();
+        let mut n = N;
+        b.iter(|| {
+            n += 1;
+            t.insert(&spread(n).to_be_bytes(), &[5; 100]).unwrap()
+        })
+    });
+    g.finish();
+}
+
+/// `savepoint()` after many changes (it must not depend on how many), and `rollback_to`
+/// after some (it must follow the pages they allocated).
+fn savepoints(c: &mut Criterion) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = nevar::Options::new()
+        .durability(nevar::Durability::NoSync)
+        .open(dir.path().join("savepoints.nevar"))
+        .unwrap();
+    let ks = keys(200_000);
+    let mut w = db.begin_write().unwrap();
+    {
+        let mut t = w.open_tree("t").unwrap();
+        for k in &ks[..100_000] {
+            t.insert(k, &[1; 100]).unwrap();
+        }
+    }
+    w.commit().unwrap();
+    let mut g = c.benchmark_group("savepoint");
+    for changed in [1_000usize, 100_000] {
+        let mut w = db.begin_write().unwrap();
+        {
+            let mut t = w.open_tree("t").unwrap();
+            for k in &ks[100_000..100_000 + changed] {
+                t.insert(k, &[2; 100]).unwrap();
+            }
+        }
+        // Rolling back to `base` now and then (untimed, nothing changed since) keeps the
+        // stack of live savepoints short.
+        let base = w.savepoint().unwrap();
+        g.bench_function(format!("savepoint_after_{changed}_changes"), |b| {
+            b.iter_custom(|iters| {
+                let mut timed = std::time::Duration::ZERO;
+                for i in 0..iters {
+                    let start = std::time::Instant::now();
+                    black_box(w.savepoint().unwrap());
+                    timed += start.elapsed();
+                    if i % 1024 == 1023 {
+                        w.rollback_to(&base).unwrap();
+                    }
+                }
+                timed
+            })
+        });
+    }
+    for later in [1_000usize, 10_000] {
+        let mut w = db.begin_write().unwrap();
+        {
+            let mut t = w.open_tree("t").unwrap();
+            for k in &ks[100_000..150_000] {
+                t.insert(k, &[2; 100]).unwrap();
+            }
+        }
+        let sp = w.savepoint().unwrap();
+        // Only the rollback is timed; the changes before it are redone each iteration.
+        g.bench_function(format!("rollback_after_{later}_changes"), |b| {
+            b.iter_custom(|iters| {
+                let mut timed = std::time::Duration::ZERO;
+                for _ in 0..iters {
+                    let mut t = w.open_tree("t").unwrap();
+                    for k in &ks[150_000..150_000 + later] {
+                        t.insert(k, &[3; 100]).unwrap();
+                    }
+                    let start = std::time::Instant::now();
+                    w.rollback_to(&sp).unwrap();
+                    timed += start.elapsed();
+                }
+                timed
+            })
+        });
+    }
+    g.finish();
+}
+
 fn config() -> Criterion {
     use std::time::Duration;
     Criterion::default()
@@ -207,6 +340,6 @@ fn config() -> Criterion {
 criterion_group! {
     name = benches;
     config = config();
-    targets = checksum, btree, range_removal, db
+    targets = checksum, btree, range_removal, db, typed, savepoints
 }
 criterion_main!(benches);
