@@ -40,6 +40,13 @@ use std::borrow::Cow;
 pub use crate::serde::Serde;
 
 /// Stored bytes that do not decode as the type they are read as.
+///
+/// ```
+/// use nevar_codec::Value;
+///
+/// let error = bool::decode(&[7]).unwrap_err();
+/// assert_eq!(error.to_string(), "bool byte 0x07, not 0 or 1");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{what}")]
 pub struct DecodeError {
@@ -128,6 +135,21 @@ pub trait Value {
 /// For a key type to be correct, for all values `a` and `b`: `a < b` exactly when
 /// `encode(a) < encode(b)` bytewise, and likewise for the element forms. The element form of
 /// a fixed-width type is its plain encoding.
+///
+/// ```
+/// use nevar_codec::{Key, Value};
+///
+/// // Signed integers sort by value, strings before their extensions, tuples by element.
+/// assert!(i32::encode(&-5) < i32::encode(&3));
+/// assert!(<(&str, u8)>::encode(&("a", 9)) < <(&str, u8)>::encode(&("ab", 0)));
+/// // The element form delimits a string inside a tuple.
+/// let mut out = Vec::new();
+/// <&str>::encode_element(&"ab", &mut out);
+/// assert_eq!(out, [b'a', b'b', 0, 0]);
+/// let mut rest = &out[..];
+/// assert_eq!(<&str>::decode_element(&mut rest).unwrap(), "ab");
+/// assert!(rest.is_empty());
+/// ```
 pub trait Key: Value {
     /// What reads return for this type as a tuple element before the last: a copy where the
     /// element form is escaped.

@@ -15,6 +15,20 @@ use crate::{DecodeError, Value};
 ///
 /// The recorded type name is `serde:` followed by [`std::any::type_name`] of `T`, so a tree
 /// written with one struct is refused when opened with another.
+///
+/// ```
+/// use nevar_codec::{Serde, Value};
+///
+/// #[derive(serde::Serialize, serde::Deserialize, Debug, PartialEq)]
+/// struct Point {
+///     x: i32,
+///     y: i32,
+/// }
+///
+/// let bytes = Serde::<Point>::encode(&&Point { x: 1, y: -1 });
+/// assert_eq!(bytes, [2, 1]); // zigzag varints
+/// assert_eq!(Serde::<Point>::decode(&bytes), Ok(Point { x: 1, y: -1 }));
+/// ```
 pub struct Serde<T>(PhantomData<fn() -> T>);
 
 impl<T: Serialize + DeserializeOwned + 'static> Value for Serde<T> {

@@ -29,6 +29,23 @@ const ROOT_LEN: usize = size_of::<nevar_page::TreeRoot>();
 
 /// The key and value type names a typed tree was created with (see
 /// [`Value::type_name`](nevar_codec::Value::type_name)).
+///
+/// ```
+/// # use nevar_txn as nevar;
+/// # fn main() -> nevar::Result<()> {
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let db = nevar::Database::open(dir.path().join("db"))?;
+/// const EVENTS: nevar::TreeDef<(u32, &str), &[u8]> = nevar::TreeDef::new("events");
+/// let mut w = db.begin_write()?;
+/// w.open_tree(EVENTS)?;
+/// w.commit()?;
+/// let stats = db.stats()?;
+/// let types = stats.trees[0].types.as_ref().unwrap();
+/// assert_eq!((types.key.as_str(), types.value.as_str()), ("(u32,str)", "bytes"));
+/// assert_eq!(types.to_string(), "keys (u32,str) and values bytes");
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TreeTypes {
     /// The key type's name, as `u64` or `(u32,str)`.

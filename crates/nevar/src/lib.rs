@@ -31,6 +31,39 @@
 //! # }
 //! ```
 //!
+//! Typed trees name their key and value types once; keys are encoded so that byte order is
+//! the type's order (`docs/encodings.md` has every encoding byte by byte), and `&str` and
+//! `&[u8]` values read straight out of the map:
+//!
+//! ```
+//! use nevar::{Database, TreeDef};
+//!
+//! const USERS: TreeDef<u64, &str> = TreeDef::new("users");
+//! const EVENTS: TreeDef<(u32, &str), &[u8]> = TreeDef::new("events");
+//! # fn main() -> nevar::Result<()> {
+//! # let dir = tempfile::tempdir().unwrap();
+//! # let db = Database::open(dir.path().join("data.nevar"))?;
+//!
+//! let mut w = db.begin_write()?;
+//! w.open_tree(USERS)?.insert(7, "ada")?;
+//! w.open_tree(EVENTS)?.insert((3, "login"), b"..".as_slice())?;
+//! let sp = w.savepoint()?;
+//! w.open_tree(USERS)?.insert(8, "grace")?;
+//! w.rollback_to(&sp)?; // undoes the second insert only
+//! w.commit()?;
+//!
+//! let r = db.begin_read()?;
+//! assert_eq!(r.open_tree(USERS)?.get(7)?, Some("ada"));
+//! assert_eq!(r.open_tree(USERS)?.get(8)?, None);
+//! // Opening with other types is refused; the catalog recorded u64 and str.
+//! assert!(matches!(
+//!     r.open_tree(TreeDef::<u32, &str>::new("users")),
+//!     Err(nevar::Error::TreeTypeMismatch { .. })
+//! ));
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! Keys are 0 to `page_size / 4` bytes (1,024 on the default 4 KiB pages; the empty key is an
 //! ordinary key), compared bytewise. Values are 0 bytes to 2 GiB - 1; large values live on
 //! contiguous overflow pages and still come back as one slice.

@@ -87,6 +87,28 @@ mod sealed {
 /// What `open_tree` takes: a tree name, which opens the raw tree, or a [`TreeDef`], which
 /// opens it typed. Implemented for a reference to any `AsRef<str>` (`&str`, `&String`,
 /// `&&str`), for `String` and for `TreeDef`.
+///
+/// ```
+/// # use nevar_txn as nevar;
+/// use nevar::TreeDef;
+/// # fn main() -> nevar::Result<()> {
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let db = nevar::Database::open(dir.path().join("db"))?;
+/// let mut w = db.begin_write()?;
+/// w.open_tree(TreeDef::<u8, bool>::new("flags"))?.insert(1, true)?;
+/// w.commit()?;
+/// let r = db.begin_read()?;
+/// let name = String::from("flags");
+/// // Raw, by any kind of name: the typed tree's bytes.
+/// assert_eq!(r.open_tree("flags")?.get(&[1])?, Some(&[1][..]));
+/// assert_eq!(r.open_tree(&name)?.len()?, 1);
+/// assert_eq!(r.open_tree(name)?.len()?, 1);
+/// // Typed, with the recorded types only.
+/// assert_eq!(r.open_tree(TreeDef::<u8, bool>::new("flags"))?.get(1)?, Some(true));
+/// assert!(r.open_tree(TreeDef::<u8, u8>::new("flags")).is_err());
+/// # Ok(())
+/// # }
+/// ```
 pub trait TreeSpec: sealed::Sealed {
     /// The handle a read transaction gives.
     type ReadHandle<'r>;

@@ -10,6 +10,38 @@ use crate::typed::{EncodedRange, decode, decode_entry};
 
 /// A typed tree in a read transaction: [`Tree`]'s methods with typed keys and values.
 /// Values and keys borrow the map for the transaction's lifetime where their type allows.
+///
+/// ```
+/// # use nevar_txn as nevar;
+/// use nevar::TreeDef;
+///
+/// const SCORES: TreeDef<(&str, u32), i64> = TreeDef::new("scores");
+/// # fn main() -> nevar::Result<()> {
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let db = nevar::Database::open(dir.path().join("db"))?;
+/// let mut w = db.begin_write()?;
+/// let mut scores = w.open_tree(SCORES)?;
+/// for (player, round, score) in [("ann", 1, 10), ("ann", 2, -3), ("bob", 1, 7)] {
+///     scores.insert((player, round), score)?;
+/// }
+/// w.commit()?;
+///
+/// let r = db.begin_read()?;
+/// let scores = r.open_tree(SCORES)?;
+/// assert_eq!(scores.get(("ann", 2))?, Some(-3));
+/// assert_eq!(scores.len()?, 3);
+/// // Every round of "ann": tuple keys order element by element.
+/// let ann: Vec<i64> = scores
+///     .range(("ann", 0)..=("ann", u32::MAX))?
+///     .map(|item| item.map(|(_, score)| score))
+///     .collect::<nevar::Result<_>>()?;
+/// assert_eq!(ann, [10, -3]);
+/// let ((player, round), _) = scores.last()?.unwrap();
+/// assert_eq!((player.as_ref(), round), ("bob", 1));
+/// assert_eq!(scores.iter()?.rev().count(), 3);
+/// # Ok(())
+/// # }
+/// ```
 pub struct TypedTree<'r, K, V> {
     raw: Tree<'r>,
     name: &'static str,

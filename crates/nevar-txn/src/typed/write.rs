@@ -12,7 +12,39 @@ use crate::error::Result;
 use crate::typed::{EncodedRange, TypedIter, decode, decode_entry};
 use crate::write::WriteTree;
 
-/// A typed tree inside the write transaction.
+/// A typed tree inside the write transaction: [`WriteTree`]'s methods with typed keys and
+/// values.
+///
+/// ```
+/// # use nevar_txn as nevar;
+/// use nevar::TreeDef;
+///
+/// const COUNTERS: TreeDef<&str, u64> = TreeDef::new("counters");
+/// const QUEUE: TreeDef<u64, String> = TreeDef::new("queue");
+/// # fn main() -> nevar::Result<()> {
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let db = nevar::Database::open(dir.path().join("db"))?;
+/// let mut w = db.begin_write()?;
+/// let mut counters = w.open_tree(COUNTERS)?;
+/// for _ in 0..3 {
+///     counters.update("visits", |old| Some(old.unwrap_or(0) + 1))?;
+/// }
+/// assert_eq!(counters.get("visits")?, Some(3));
+/// assert_eq!(counters.take("visits")?, Some(3));
+///
+/// let mut queue = w.open_tree(QUEUE)?;
+/// for id in 1..=5 {
+///     queue.append(id, &format!("job {id}"))?;
+/// }
+/// assert_eq!(queue.pop_first()?, Some((1, "job 1".to_owned())));
+/// assert_eq!(queue.remove_range(2..4)?, 2);
+/// assert_eq!(queue.retain(|id, _| id != 5)?, 1);
+/// assert_eq!(queue.pop_last()?, Some((4, "job 4".to_owned())));
+/// assert!(queue.is_empty()?);
+/// w.commit()?;
+/// # Ok(())
+/// # }
+/// ```
 pub struct TypedWriteTree<'t, 'db, K, V> {
     raw: WriteTree<'t, 'db>,
     name: &'static str,
