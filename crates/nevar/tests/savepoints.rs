@@ -33,12 +33,60 @@ fn change(w: &mut WriteTxn<'_>, model: &mut Trees, rng: &mut Rng) {
     let m = model.entry(name.to_owned()).or_default();
     let mut t = w.open_tree(name).unwrap();
     for _ in 0..rng.below(60) {
-        match rng.below(10) {
+        match rng.below(15) {
             0 => {
                 let k = key(rng);
                 assert_eq!(t.take(&k).unwrap(), m.remove(&k));
             }
             1 => assert_eq!(t.pop_first().unwrap(), m.pop_first()),
+            10 => assert_eq!(t.pop_last().unwrap(), m.pop_last()),
+            11 => {
+                let k = key(rng);
+                let grow = |old: Option<&[u8]>| match old {
+                    Some(v) if v.len() > 400 => None,
+                    Some(v) => Some([v, &[1; 50][..]].concat()),
+                    None => Some(vec![1]),
+                };
+                let expected = grow(m.get(&k).map(Vec::as_slice));
+                assert_eq!(t.update(&k, grow).unwrap(), expected.is_some());
+                match expected {
+                    Some(v) => m.insert(k, v),
+                    None => m.remove(&k),
+                };
+            }
+            12 => {
+                let k = key(rng);
+                let v = value(rng);
+                let in_order = m.last_key_value().is_none_or(|(last, _)| *last < k);
+                match t.append(&k, &v) {
+                    Ok(()) => {
+                        assert!(in_order, "append took a key out of order");
+                        m.insert(k, v);
+                    }
+                    Err(Error::KeyOutOfOrder) => assert!(!in_order),
+                    Err(e) => panic!("append: {e}"),
+                }
+            }
+            13 if rng.below(4) == 0 => {
+                let odd = |v: &[u8]| v.len() % 2 == 1;
+                m.retain(|_, v| !odd(v));
+                let kept = t.len().unwrap() - t.retain(|_, v| !odd(v)).unwrap();
+                assert_eq!(kept, m.len() as u64);
+            }
+            14 => {
+                let prefix = &key(rng)[..1];
+                let got: Vec<Vec<u8>> = t
+                    .prefix(prefix)
+                    .unwrap()
+                    .map(|e| e.unwrap().0.to_vec())
+                    .collect();
+                let want: Vec<Vec<u8>> = m
+                    .keys()
+                    .filter(|k| k.starts_with(prefix))
+                    .cloned()
+                    .collect();
+                assert_eq!(got, want);
+            }
             2 if rng.below(4) == 0 => {
                 let (a, b) = (key(rng), key(rng));
                 let (a, b) = if a <= b { (a, b) } else { (b, a) };
