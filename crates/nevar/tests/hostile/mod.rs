@@ -79,6 +79,11 @@ pub fn bases() -> &'static [Vec<u8>; 2] {
             .unwrap()
             .remove(&4u32.to_be_bytes())
             .unwrap();
+        // A typed tree: its catalog entry carries type names that damage can hit.
+        let mut typed = w.open_tree(TYPED).unwrap();
+        for i in 0..50u32 {
+            typed.insert((i, "event"), u64::from(i)).unwrap();
+        }
         w.commit().unwrap();
         let unclean = disk.durable_image();
         drop(db);
@@ -86,6 +91,9 @@ pub fn bases() -> &'static [Vec<u8>; 2] {
         [unclean, clean]
     })
 }
+
+/// The typed tree of the base images.
+pub const TYPED: nevar::TreeDef<(u32, &str), u64> = nevar::TreeDef::new("typed");
 
 pub fn options() -> Options {
     Options::new().segment_size(1 << 20)
@@ -434,6 +442,14 @@ pub fn exercise(image: Vec<u8>) -> Reach {
                     }
                 }
             }
+        }
+    }
+    if let Ok(read) = db.begin_read()
+        && let Ok(typed) = read.open_tree(TYPED)
+    {
+        let _ = typed.get((7, "event"));
+        if let Ok(iter) = typed.iter() {
+            reach.entries_read += iter.take(ITER_LIMIT).take_while(Result::is_ok).count();
         }
     }
     if let Ok(mut w) = db.begin_write() {
