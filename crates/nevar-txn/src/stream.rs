@@ -114,8 +114,38 @@ impl ReadTxn {
     ///
     /// [`Database::open`]: crate::Database::open
     pub fn write_to<W: Write + ?Sized>(&self, out: &mut W) -> Result<u64> {
+        self.write_trees_to(out, |_| true)
+    }
+
+    /// [`write_to`](ReadTxn::write_to) with only the trees whose names `keep` accepts: a
+    /// compact database holding just those (a replicated state machine's snapshot, say).
+    ///
+    /// ```
+    /// # use nevar_txn as nevar;
+    /// # fn main() -> nevar::Result<()> {
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let db = nevar::Database::open(dir.path().join("db"))?;
+    /// let mut w = db.begin_write()?;
+    /// w.open_tree("state/users")?.insert(b"ada", b"1")?;
+    /// w.open_tree("log")?.insert(b"1", b"set ada")?;
+    /// w.commit()?;
+    /// let mut out = Vec::new();
+    /// db.begin_read()?.write_trees_to(&mut out, |name| name.starts_with("state/"))?;
+    /// let path = dir.path().join("state");
+    /// std::fs::write(&path, &out).unwrap();
+    /// let state = nevar::Database::open(&path)?;
+    /// assert_eq!(state.begin_read()?.tree_names()?, ["state/users"]);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn write_trees_to<W: Write + ?Sized>(
+        &self,
+        out: &mut W,
+        keep: impl Fn(&str) -> bool,
+    ) -> Result<u64> {
+        let keep = |name: &[u8]| std::str::from_utf8(name).is_ok_and(&keep);
         let ps = self.page_size();
-        let layout = self.build(&mut std::io::sink())?;
+        let layout = self.build(&mut std::io::sink(), &keep)?;
         let snapshot = self.compact_snapshot(layout);
         let mut meta = vec![0u8; ps];
         for slot in 0..META_SLOTS {
@@ -125,7 +155,7 @@ impl ReadTxn {
                 source: e,
             })?;
         }
-        let written = self.build(out)?;
+        let written = self.build(out, &keep)?;
         if written != layout {
             return Err(corrupted(
                 0,
@@ -153,7 +183,11 @@ impl ReadTxn {
 
     /// One pass: every tree, then the catalog, then the free tree, written to `out` from the
     /// first page after the metas.
-    fn build<W: Write + ?Sized>(&self, out: &mut W) -> Result<Layout> {
+    fn build<W: Write + ?Sized>(
+        &self,
+        out: &mut W,
+        keep: &dyn Fn(&[u8]) -> bool,
+    ) -> Result<Layout> {
         let store = self.store();
         let pager = &store.0;
         let segment_end = |p: PageNo| pager.segment_end(p);
@@ -174,6 +208,9 @@ impl ReadTxn {
             std::ops::Bound::Unbounded,
         )? {
             let (name, value) = item?;
+            if !keep(name) {
+                continue;
+            }
             let entry = catalog::decode(value)
                 .ok_or(corrupted(catalog_desc.root, "malformed catalog entry"))?;
             let mut tree = TreeBuilder::new(&mut sink, txn);

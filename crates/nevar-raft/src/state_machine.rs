@@ -1,0 +1,150 @@
+//! The key-value state machine: openraft's `RaftStateMachine` and `RaftSnapshotBuilder`.
+//!
+//! `apply` commits a batch's data, its last log id and any membership change in one durable
+//! transaction, so after a crash the state machine is exactly at some applied log id, never
+//! between two.
+
+use std::sync::Arc;
+
+use openraft::storage::{RaftStateMachine, Snapshot};
+use openraft::{
+    Entry, EntryPayload, ErrorSubject, ErrorVerb, LogId, OptionalSend, RaftSnapshotBuilder,
+    SnapshotMeta, StorageError, StoredMembership,
+};
+
+use crate::error::storage_error;
+use crate::snapshot;
+use crate::store::{Described, Inner, SM_DATA, SM_META, encode, keys, read_record};
+use crate::{Request, Response, TypeConfig};
+
+type Error = StorageError<u64>;
+
+/// The state-machine half of the store.
+pub struct StateMachineStore {
+    pub(crate) inner: Arc<Inner>,
+}
+
+/// Builds snapshots of the state machine (a compact nevar file of its trees).
+pub struct SnapshotBuilder {
+    inner: Arc<Inner>,
+}
+
+impl StateMachineStore {
+    /// The value of `key` in the last applied state (a fresh read transaction).
+    pub fn get(&self, key: &str) -> Result<Option<String>, nevar::Error> {
+        let r = self.inner.db.begin_read()?;
+        match r.open_tree(SM_DATA) {
+            Ok(data) => Ok(data.get(key)?.map(str::to_owned)),
+            Err(nevar::Error::TreeNotFound(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The database underneath, for inspection (`check()`, `stats()`).
+    pub fn database(&self) -> &nevar::Database {
+        &self.inner.db
+    }
+}
+
+fn sm_error(verb: ErrorVerb, e: &dyn std::error::Error) -> Error {
+    storage_error(ErrorSubject::StateMachine, verb, &Described(e.to_string()))
+}
+
+impl RaftStateMachine<TypeConfig> for StateMachineStore {
+    type SnapshotBuilder = SnapshotBuilder;
+
+    async fn applied_state(
+        &mut self,
+    ) -> Result<
+        (
+            Option<LogId<u64>>,
+            StoredMembership<u64, openraft::BasicNode>,
+        ),
+        Error,
+    > {
+        let db = &self.inner.db;
+        let applied: Option<LogId<u64>> =
+            read_record(db, SM_META, keys::APPLIED, ErrorSubject::StateMachine)?;
+        let membership = read_record(db, SM_META, keys::MEMBERSHIP, ErrorSubject::StateMachine)?;
+        Ok((applied, membership.unwrap_or_default()))
+    }
+
+    async fn apply<I>(&mut self, entries: I) -> Result<Vec<Response>, Error>
+    where
+        I: IntoIterator<Item = Entry<TypeConfig>> + OptionalSend,
+        I::IntoIter: OptionalSend,
+    {
+        let entries: Vec<Entry<TypeConfig>> = entries.into_iter().collect();
+        if entries.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.inner
+            .writer
+            .run(move |db| {
+                let fail = |e: nevar::Error| sm_error(ErrorVerb::Write, &e);
+                let mut w = db.begin_write().map_err(fail)?;
+                let mut responses = Vec::with_capacity(entries.len());
+                let mut membership = None;
+                {
+                    let mut data = w.open_tree(SM_DATA).map_err(fail)?;
+                    for entry in &entries {
+                        let response = match &entry.payload {
+                            EntryPayload::Blank => Response::default(),
+                            EntryPayload::Normal(Request::Set { key, value }) => {
+                                let previous = data.get(key).map_err(fail)?.map(str::to_owned);
+                                data.insert(key, value).map_err(fail)?;
+                                Response { previous }
+                            }
+                            EntryPayload::Normal(Request::Delete { key }) => Response {
+                                previous: data.take(key).map_err(fail)?,
+                            },
+                            EntryPayload::Membership(m) => {
+                                membership =
+                                    Some(StoredMembership::new(Some(entry.log_id), m.clone()));
+                                Response::default()
+                            }
+                        };
+                        responses.push(response);
+                    }
+                }
+                let last = entries.last().map(|e| e.log_id);
+                let mut meta = w.open_tree(SM_META).map_err(fail)?;
+                meta.insert(keys::APPLIED, &encode(&last)).map_err(fail)?;
+                if let Some(membership) = membership {
+                    meta.insert(keys::MEMBERSHIP, &encode(&membership))
+                        .map_err(fail)?;
+                }
+                w.commit().map_err(fail)?;
+                Ok(responses)
+            })
+            .await
+    }
+
+    async fn get_snapshot_builder(&mut self) -> Self::SnapshotBuilder {
+        SnapshotBuilder {
+            inner: Arc::clone(&self.inner),
+        }
+    }
+
+    async fn begin_receiving_snapshot(&mut self) -> Result<Box<tokio::fs::File>, Error> {
+        snapshot::begin_receiving(&self.inner).await
+    }
+
+    async fn install_snapshot(
+        &mut self,
+        meta: &SnapshotMeta<u64, openraft::BasicNode>,
+        snapshot: Box<tokio::fs::File>,
+    ) -> Result<(), Error> {
+        snapshot::install(&self.inner, meta.clone(), *snapshot).await
+    }
+
+    async fn get_current_snapshot(&mut self) -> Result<Option<Snapshot<TypeConfig>>, Error> {
+        snapshot::current(&self.inner).await
+    }
+}
+
+impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
+    async fn build_snapshot(&mut self) -> Result<Snapshot<TypeConfig>, Error> {
+        snapshot::build(&self.inner).await
+    }
+}
