@@ -43,6 +43,28 @@ fn commit_logs(
 }
 
 impl LogStore {
+    /// Appends `entries` in one durable commit and returns once they are on stable storage:
+    /// what [`RaftLogStorage::append`] does before it reports them flushed. For tools that
+    /// load a log, and for tests (openraft's flush callback cannot be made outside it).
+    pub async fn append_entries(&self, entries: Vec<Entry<TypeConfig>>) -> Result<(), Error> {
+        let records: Vec<(u64, Vec<u8>)> = entries
+            .iter()
+            .map(|e| (e.log_id.index, encode(e)))
+            .collect();
+        self.inner
+            .writer
+            .run(move |db| {
+                commit_logs(db, |w| {
+                    let mut log = w.open_tree(LOG)?;
+                    for (index, bytes) in &records {
+                        log.insert(*index, bytes)?;
+                    }
+                    Ok(())
+                })
+            })
+            .await
+    }
+
     /// The log entries with indexes in `range`, from a fresh snapshot.
     fn entries(&self, range: impl RangeBounds<u64>) -> Result<Vec<Entry<TypeConfig>>, Error> {
         let fail = |e: &dyn std::error::Error| logs_error(ErrorVerb::Read, e);
@@ -155,23 +177,7 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         I: IntoIterator<Item = Entry<TypeConfig>> + OptionalSend,
         I::IntoIter: OptionalSend,
     {
-        let records: Vec<(u64, Vec<u8>)> = entries
-            .into_iter()
-            .map(|e| (e.log_id.index, encode(&e)))
-            .collect();
-        let result = self
-            .inner
-            .writer
-            .run(move |db| {
-                commit_logs(db, |w| {
-                    let mut log = w.open_tree(LOG)?;
-                    for (index, bytes) in &records {
-                        log.insert(*index, bytes)?;
-                    }
-                    Ok(())
-                })
-            })
-            .await;
+        let result = self.append_entries(entries.into_iter().collect()).await;
         // The commit was durable when it returned: only now are the entries flushed.
         match &result {
             Ok(()) => callback.log_io_completed(Ok(())),
