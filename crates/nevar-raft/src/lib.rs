@@ -25,6 +25,7 @@
 #![allow(clippy::result_large_err)]
 
 mod error;
+pub mod http;
 mod log_store;
 mod snapshot;
 mod state_machine;
@@ -35,7 +36,7 @@ use serde::{Deserialize, Serialize};
 
 pub use error::OpenError;
 pub use log_store::LogStore;
-pub use state_machine::{SnapshotBuilder, StateMachineStore};
+pub use state_machine::{KvReader, SnapshotBuilder, StateMachineStore};
 pub use store::{FORMAT, open};
 
 /// A write to the replicated key-value state machine.

@@ -29,7 +29,13 @@ pub struct SnapshotBuilder {
     inner: Arc<Inner>,
 }
 
-impl StateMachineStore {
+/// Reads the applied state while openraft owns the state machine. Cloning is cheap.
+#[derive(Clone)]
+pub struct KvReader {
+    inner: Arc<Inner>,
+}
+
+impl KvReader {
     /// The value of `key` in the last applied state (a fresh read transaction).
     pub fn get(&self, key: &str) -> Result<Option<String>, nevar::Error> {
         let r = self.inner.db.begin_read()?;
@@ -38,6 +44,25 @@ impl StateMachineStore {
             Err(nevar::Error::TreeNotFound(_)) => Ok(None),
             Err(e) => Err(e),
         }
+    }
+
+    /// The database underneath, for inspection (`check()`, `stats()`).
+    pub fn database(&self) -> &nevar::Database {
+        &self.inner.db
+    }
+}
+
+impl StateMachineStore {
+    /// A reader of the applied state, to keep when the state machine moves into openraft.
+    pub fn reader(&self) -> KvReader {
+        KvReader {
+            inner: Arc::clone(&self.inner),
+        }
+    }
+
+    /// The value of `key` in the last applied state (a fresh read transaction).
+    pub fn get(&self, key: &str) -> Result<Option<String>, nevar::Error> {
+        self.reader().get(key)
     }
 
     /// The database underneath, for inspection (`check()`, `stats()`).

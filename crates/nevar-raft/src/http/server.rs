@@ -1,0 +1,178 @@
+//! One node: the store, openraft, and the HTTP server in front of them.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use openraft::error::{
+    CheckIsLeaderError, ClientWriteError, InitializeError, InstallSnapshotError, RaftError,
+};
+use openraft::raft::{
+    AppendEntriesRequest, AppendEntriesResponse, ClientWriteResponse, InstallSnapshotRequest,
+    InstallSnapshotResponse, VoteRequest, VoteResponse,
+};
+use openraft::{BasicNode, Raft, RaftMetrics};
+
+use crate::http::HttpNetwork;
+use crate::{KvReader, Request, TypeConfig};
+
+/// What a node needs to start.
+pub struct NodeOptions {
+    /// Its raft id.
+    pub id: u64,
+    /// Where it listens (and what other nodes are told to call), as `127.0.0.1:21001`.
+    pub addr: String,
+    /// Its nevar file.
+    pub db: PathBuf,
+    /// openraft's timing and snapshot settings.
+    pub config: openraft::Config,
+}
+
+/// A running node; [`Node::shutdown`] stops it.
+pub struct Node {
+    /// The raft instance, for metrics and direct calls.
+    pub raft: Raft<TypeConfig>,
+    /// The applied state.
+    pub reader: KvReader,
+    /// Where the HTTP server listens.
+    pub addr: SocketAddr,
+    stop: tokio::sync::oneshot::Sender<()>,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+#[derive(Clone)]
+struct App {
+    raft: Raft<TypeConfig>,
+    reader: KvReader,
+}
+
+type Answer<T, E> = Json<Result<T, E>>;
+
+impl Node {
+    /// Opens the store, starts openraft on it and serves the routes of [`crate::http`].
+    pub async fn start(
+        options: NodeOptions,
+    ) -> Result<Node, Box<dyn std::error::Error + Send + Sync>> {
+        let (log, sm) = crate::open(&options.db)?;
+        let reader = sm.reader();
+        let config = Arc::new(options.config.validate()?);
+        let raft = Raft::new(options.id, config, HttpNetwork::default(), log, sm).await?;
+        let listener = tokio::net::TcpListener::bind(&options.addr).await?;
+        let addr = listener.local_addr()?;
+        let app = App {
+            raft: raft.clone(),
+            reader: reader.clone(),
+        };
+        let router = Router::new()
+            .route("/raft/vote", post(vote))
+            .route("/raft/append", post(append))
+            .route("/raft/snapshot", post(snapshot))
+            .route("/write", post(write))
+            .route("/read", post(read))
+            .route("/linearizable_read", post(linearizable_read))
+            .route("/init", post(init))
+            .route("/add-learner", post(add_learner))
+            .route("/change-membership", post(change_membership))
+            .route("/metrics", get(metrics))
+            .with_state(app);
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(async move {
+            axum::serve(listener, router)
+                .with_graceful_shutdown(async {
+                    let _ = stopped.await;
+                })
+                .await
+        });
+        Ok(Node {
+            raft,
+            reader,
+            addr,
+            stop,
+            server,
+        })
+    }
+
+    /// Stops openraft and the server.
+    pub async fn shutdown(self) {
+        let _ = self.raft.shutdown().await;
+        let _ = self.stop.send(());
+        let _ = self.server.await;
+    }
+}
+
+async fn vote(
+    State(app): State<App>,
+    Json(rpc): Json<VoteRequest<u64>>,
+) -> Answer<VoteResponse<u64>, RaftError<u64>> {
+    Json(app.raft.vote(rpc).await)
+}
+
+async fn append(
+    State(app): State<App>,
+    Json(rpc): Json<AppendEntriesRequest<TypeConfig>>,
+) -> Answer<AppendEntriesResponse<u64>, RaftError<u64>> {
+    Json(app.raft.append_entries(rpc).await)
+}
+
+async fn snapshot(
+    State(app): State<App>,
+    Json(rpc): Json<InstallSnapshotRequest<TypeConfig>>,
+) -> Answer<InstallSnapshotResponse<u64>, RaftError<u64, InstallSnapshotError>> {
+    Json(app.raft.install_snapshot(rpc).await)
+}
+
+async fn write(
+    State(app): State<App>,
+    Json(request): Json<Request>,
+) -> Answer<ClientWriteResponse<TypeConfig>, RaftError<u64, ClientWriteError<u64, BasicNode>>> {
+    Json(app.raft.client_write(request).await)
+}
+
+async fn read(State(app): State<App>, Json(key): Json<String>) -> Answer<Option<String>, String> {
+    Json(app.reader.get(&key).map_err(|e| e.to_string()))
+}
+
+/// The answer of a linearizable read: the value, or why this node cannot serve one.
+async fn linearizable_read(
+    State(app): State<App>,
+    Json(key): Json<String>,
+) -> Answer<Option<String>, RaftError<u64, CheckIsLeaderError<u64, BasicNode>>> {
+    match app.raft.ensure_linearizable().await {
+        // Applied up to the read point: the local state machine answers.
+        Ok(_) => Json(Ok(app.reader.get(&key).ok().flatten())),
+        Err(e) => Json(Err(e)),
+    }
+}
+
+async fn init(
+    State(app): State<App>,
+    Json(nodes): Json<BTreeMap<u64, String>>,
+) -> Answer<(), RaftError<u64, InitializeError<u64, BasicNode>>> {
+    let members: BTreeMap<u64, BasicNode> = nodes
+        .into_iter()
+        .map(|(id, addr)| (id, BasicNode { addr }))
+        .collect();
+    Json(app.raft.initialize(members).await)
+}
+
+async fn add_learner(
+    State(app): State<App>,
+    Json((id, addr)): Json<(u64, String)>,
+) -> Answer<ClientWriteResponse<TypeConfig>, RaftError<u64, ClientWriteError<u64, BasicNode>>> {
+    Json(app.raft.add_learner(id, BasicNode { addr }, true).await)
+}
+
+async fn change_membership(
+    State(app): State<App>,
+    Json(voters): Json<BTreeSet<u64>>,
+) -> Answer<ClientWriteResponse<TypeConfig>, RaftError<u64, ClientWriteError<u64, BasicNode>>> {
+    Json(app.raft.change_membership(voters, false).await)
+}
+
+async fn metrics(State(app): State<App>) -> Json<RaftMetrics<u64, BasicNode>> {
+    Json(app.raft.metrics().borrow().clone())
+}
