@@ -27,7 +27,9 @@ fn main() {
             _ => usage(),
         }
     }
-    let (Some(id), Some(addr), Some(db)) = (id, addr, db) else { usage() };
+    let (Some(id), Some(addr), Some(db)) = (id, addr, db) else {
+        usage()
+    };
     let config = openraft::Config {
         cluster_name: "nevar-kv".into(),
         heartbeat_interval: 100,
@@ -38,15 +40,22 @@ fn main() {
     };
     let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
     runtime.block_on(async move {
-        let node = Node::start(NodeOptions { id, addr, db: db.into(), config })
-            .await
-            .unwrap_or_else(|e| {
-                eprintln!("node {id}: {e}");
-                std::process::exit(1)
-            });
+        let node = Node::start(NodeOptions {
+            id,
+            addr,
+            db: db.into(),
+            config,
+        })
+        .await
+        .unwrap_or_else(|e| {
+            eprintln!("node {id}: {e}");
+            std::process::exit(1)
+        });
         println!("node {id} serving on http://{}", node.addr);
         tokio::signal::ctrl_c().await.expect("waiting for Ctrl-C");
         println!("node {id} stopping");
-        tokio::time::timeout(Duration::from_secs(5), node.shutdown()).await.ok();
+        tokio::time::timeout(Duration::from_secs(5), node.shutdown())
+            .await
+            .ok();
     });
 }

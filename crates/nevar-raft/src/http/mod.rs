@@ -18,4 +18,4 @@ mod server;
 
 pub use client::{Client, ClientError};
 pub use network::HttpNetwork;
-pub use server::{Node, NodeOptions};
+pub use server::{KvRead, Node, NodeOptions, StartError};

@@ -32,12 +32,24 @@ pub struct NodeOptions {
     pub config: openraft::Config,
 }
 
+/// Reads the applied state for `/read` and `/linearizable_read`.
+pub trait KvRead: Clone + Send + Sync + 'static {
+    /// The value of `key`.
+    fn get(&self, key: &str) -> Result<Option<String>, String>;
+}
+
+impl KvRead for KvReader {
+    fn get(&self, key: &str) -> Result<Option<String>, String> {
+        KvReader::get(self, key).map_err(|e| e.to_string())
+    }
+}
+
 /// A running node; [`Node::shutdown`] stops it.
-pub struct Node {
+pub struct Node<R = KvReader> {
     /// The raft instance, for metrics and direct calls.
     pub raft: Raft<TypeConfig>,
     /// The applied state.
-    pub reader: KvReader,
+    pub reader: R,
     /// Where the HTTP server listens.
     pub addr: SocketAddr,
     stop: tokio::sync::oneshot::Sender<()>,
@@ -45,20 +57,38 @@ pub struct Node {
 }
 
 #[derive(Clone)]
-struct App {
+struct App<R> {
     raft: Raft<TypeConfig>,
-    reader: KvReader,
+    reader: R,
 }
 
 type Answer<T, E> = Json<Result<T, E>>;
 
+/// Why a node did not start.
+pub type StartError = Box<dyn std::error::Error + Send + Sync>;
+
 impl Node {
-    /// Opens the store, starts openraft on it and serves the routes of [`crate::http`].
-    pub async fn start(
-        options: NodeOptions,
-    ) -> Result<Node, Box<dyn std::error::Error + Send + Sync>> {
+    /// Opens the nevar store, starts openraft on it and serves the routes of [`crate::http`].
+    pub async fn start(options: NodeOptions) -> Result<Node, StartError> {
         let (log, sm) = crate::open(&options.db)?;
         let reader = sm.reader();
+        Node::start_with(options, log, sm, reader).await
+    }
+}
+
+impl<R: KvRead> Node<R> {
+    /// Starts openraft on any store of this crate's [`TypeConfig`] (`options.db` unused) and
+    /// serves the same routes: how `bench_raft` runs the cluster on an in-memory store.
+    pub async fn start_with<LS, SM>(
+        options: NodeOptions,
+        log: LS,
+        sm: SM,
+        reader: R,
+    ) -> Result<Node<R>, StartError>
+    where
+        LS: openraft::storage::RaftLogStorage<TypeConfig>,
+        SM: openraft::storage::RaftStateMachine<TypeConfig>,
+    {
         let config = Arc::new(options.config.validate()?);
         let raft = Raft::new(options.id, config, HttpNetwork::default(), log, sm).await?;
         let listener = tokio::net::TcpListener::bind(&options.addr).await?;
@@ -68,16 +98,16 @@ impl Node {
             reader: reader.clone(),
         };
         let router = Router::new()
-            .route("/raft/vote", post(vote))
-            .route("/raft/append", post(append))
-            .route("/raft/snapshot", post(snapshot))
-            .route("/write", post(write))
-            .route("/read", post(read))
-            .route("/linearizable_read", post(linearizable_read))
-            .route("/init", post(init))
-            .route("/add-learner", post(add_learner))
-            .route("/change-membership", post(change_membership))
-            .route("/metrics", get(metrics))
+            .route("/raft/vote", post(vote::<R>))
+            .route("/raft/append", post(append::<R>))
+            .route("/raft/snapshot", post(snapshot::<R>))
+            .route("/write", post(write::<R>))
+            .route("/read", post(read::<R>))
+            .route("/linearizable_read", post(linearizable_read::<R>))
+            .route("/init", post(init::<R>))
+            .route("/add-learner", post(add_learner::<R>))
+            .route("/change-membership", post(change_membership::<R>))
+            .route("/metrics", get(metrics::<R>))
             .with_state(app);
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let server = tokio::spawn(async move {
@@ -104,41 +134,44 @@ impl Node {
     }
 }
 
-async fn vote(
-    State(app): State<App>,
+async fn vote<R: KvRead>(
+    State(app): State<App<R>>,
     Json(rpc): Json<VoteRequest<u64>>,
 ) -> Answer<VoteResponse<u64>, RaftError<u64>> {
     Json(app.raft.vote(rpc).await)
 }
 
-async fn append(
-    State(app): State<App>,
+async fn append<R: KvRead>(
+    State(app): State<App<R>>,
     Json(rpc): Json<AppendEntriesRequest<TypeConfig>>,
 ) -> Answer<AppendEntriesResponse<u64>, RaftError<u64>> {
     Json(app.raft.append_entries(rpc).await)
 }
 
-async fn snapshot(
-    State(app): State<App>,
+async fn snapshot<R: KvRead>(
+    State(app): State<App<R>>,
     Json(rpc): Json<InstallSnapshotRequest<TypeConfig>>,
 ) -> Answer<InstallSnapshotResponse<u64>, RaftError<u64, InstallSnapshotError>> {
     Json(app.raft.install_snapshot(rpc).await)
 }
 
-async fn write(
-    State(app): State<App>,
+async fn write<R: KvRead>(
+    State(app): State<App<R>>,
     Json(request): Json<Request>,
 ) -> Answer<ClientWriteResponse<TypeConfig>, RaftError<u64, ClientWriteError<u64, BasicNode>>> {
     Json(app.raft.client_write(request).await)
 }
 
-async fn read(State(app): State<App>, Json(key): Json<String>) -> Answer<Option<String>, String> {
-    Json(app.reader.get(&key).map_err(|e| e.to_string()))
+async fn read<R: KvRead>(
+    State(app): State<App<R>>,
+    Json(key): Json<String>,
+) -> Answer<Option<String>, String> {
+    Json(app.reader.get(&key))
 }
 
 /// The answer of a linearizable read: the value, or why this node cannot serve one.
-async fn linearizable_read(
-    State(app): State<App>,
+async fn linearizable_read<R: KvRead>(
+    State(app): State<App<R>>,
     Json(key): Json<String>,
 ) -> Answer<Option<String>, RaftError<u64, CheckIsLeaderError<u64, BasicNode>>> {
     match app.raft.ensure_linearizable().await {
@@ -148,8 +181,8 @@ async fn linearizable_read(
     }
 }
 
-async fn init(
-    State(app): State<App>,
+async fn init<R: KvRead>(
+    State(app): State<App<R>>,
     Json(nodes): Json<BTreeMap<u64, String>>,
 ) -> Answer<(), RaftError<u64, InitializeError<u64, BasicNode>>> {
     let members: BTreeMap<u64, BasicNode> = nodes
@@ -159,20 +192,20 @@ async fn init(
     Json(app.raft.initialize(members).await)
 }
 
-async fn add_learner(
-    State(app): State<App>,
+async fn add_learner<R: KvRead>(
+    State(app): State<App<R>>,
     Json((id, addr)): Json<(u64, String)>,
 ) -> Answer<ClientWriteResponse<TypeConfig>, RaftError<u64, ClientWriteError<u64, BasicNode>>> {
     Json(app.raft.add_learner(id, BasicNode { addr }, true).await)
 }
 
-async fn change_membership(
-    State(app): State<App>,
+async fn change_membership<R: KvRead>(
+    State(app): State<App<R>>,
     Json(voters): Json<BTreeSet<u64>>,
 ) -> Answer<ClientWriteResponse<TypeConfig>, RaftError<u64, ClientWriteError<u64, BasicNode>>> {
     Json(app.raft.change_membership(voters, false).await)
 }
 
-async fn metrics(State(app): State<App>) -> Json<RaftMetrics<u64, BasicNode>> {
+async fn metrics<R: KvRead>(State(app): State<App<R>>) -> Json<RaftMetrics<u64, BasicNode>> {
     Json(app.raft.metrics().borrow().clone())
 }
