@@ -214,3 +214,32 @@ fn raft_writes_survive_kill_9() {
     eprintln!("{rounds} kill -9 rounds, {acked_rounds} with acknowledged entries");
     assert!(acked_rounds > rounds / 2, "the child acknowledged entries");
 }
+
+#[test]
+fn a_file_of_another_format_is_refused_and_left_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("raft.nevar");
+    drop(nevar_raft::open(&path).unwrap());
+    // What a later format of this crate would have recorded.
+    {
+        let db = nevar::Database::open(&path).unwrap();
+        let mut w = db.begin_write().unwrap();
+        w.open_tree("raft/meta")
+            .unwrap()
+            .insert(b"format", b"2")
+            .unwrap();
+        w.commit().unwrap();
+    }
+    match nevar_raft::open(&path) {
+        Err(nevar_raft::OpenError::Format { found, supported }) => {
+            assert_eq!((found, supported), (2, nevar_raft::FORMAT));
+        }
+        other => panic!("{:?}", other.map(drop)),
+    }
+    let db = nevar::Database::open(&path).unwrap();
+    let r = db.begin_read().unwrap();
+    assert_eq!(
+        r.open_tree("raft/meta").unwrap().get(b"format").unwrap(),
+        Some(&b"2"[..])
+    );
+}

@@ -1,4 +1,5 @@
-//! `nevar trees`: each tree's name and entry count.
+//! `nevar trees`: each tree's name and entry count, and for a typed tree the key and value
+//! type names the catalog records.
 
 use std::path::Path;
 
@@ -6,9 +7,11 @@ use crate::common::{CliResult, Outcome, open_read_only};
 
 pub fn run(file: &Path) -> CliResult {
     let db = open_read_only(file)?;
-    let read = db.begin_read()?;
-    for name in read.tree_names()? {
-        println!("{name}\t{}", read.open_tree(&name)?.len()?);
+    for tree in db.stats()?.trees {
+        match tree.types {
+            Some(types) => println!("{}\t{}\t{types}", tree.name, tree.entries),
+            None => println!("{}\t{}", tree.name, tree.entries),
+        }
     }
     Ok(Outcome::Done)
 }

@@ -8,6 +8,7 @@ mod errors;
 mod page_and_repair;
 mod put_del;
 mod stat;
+mod trees;
 
 use std::collections::BTreeMap;
 use std::io::Write;

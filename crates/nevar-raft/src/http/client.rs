@@ -35,11 +35,18 @@ pub struct Client {
     leader: Mutex<Option<u64>>,
 }
 
-/// A node's answer to `/write`.
-type WriteAnswer =
-    Result<ClientWriteResponse<TypeConfig>, RaftError<u64, ClientWriteError<u64, BasicNode>>>;
-/// A node's answer to `/linearizable_read`.
-type ReadAnswer = Result<Option<String>, RaftError<u64, CheckIsLeaderError<u64, BasicNode>>>;
+/// A node's refusal of `/write`.
+type WriteError = RaftError<u64, ClientWriteError<u64, BasicNode>>;
+/// A node's refusal of `/linearizable_read`.
+type ReadError = RaftError<u64, CheckIsLeaderError<u64, BasicNode>>;
+
+/// The leader a refused write names, if the refusal is `ForwardToLeader`.
+fn forward_write(e: &WriteError) -> Option<Option<u64>> {
+    match e {
+        RaftError::APIError(ClientWriteError::ForwardToLeader(to)) => Some(to.leader_id),
+        _ => None,
+    }
+}
 
 /// Attempts before giving up on finding a leader (each waits 50 ms after a failure): over 10
 /// s, several election timeouts.
@@ -88,50 +95,51 @@ impl Client {
         *self.leader.lock().unwrap() = leader.filter(|id| self.nodes.contains_key(id));
     }
 
-    /// Writes through the leader; returns once the write is committed and applied there.
-    pub async fn write(&self, request: &Request) -> Result<Response, ClientError> {
+    /// Sends `body` to `route` on the leader, following `ForwardToLeader` answers (which
+    /// `redirect` picks out of the error) and retrying while no leader is known.
+    async fn on_leader<
+        B: Serialize,
+        T: DeserializeOwned,
+        E: DeserializeOwned + std::fmt::Display,
+    >(
+        &self,
+        route: &str,
+        body: &B,
+        redirect: impl Fn(&E) -> Option<Option<u64>>,
+    ) -> Result<T, ClientError> {
         for attempt in 0..ATTEMPTS {
             let (_, addr) = self.target(attempt);
-            let answer: Result<WriteAnswer, _> = self.post(&addr, "write", request).await;
-            match answer {
-                Ok(Ok(written)) => return Ok(written.data),
-                Ok(Err(RaftError::APIError(ClientWriteError::ForwardToLeader(to)))) => {
-                    self.follow(to.leader_id);
-                    if to.leader_id.is_none() {
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                    }
-                }
-                Ok(Err(e)) => return Err(ClientError::Raft(e.to_string())),
-                Err(_) => {
-                    self.follow(None);
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                }
+            let answer: Result<Result<T, E>, _> = self.post(&addr, route, body).await;
+            let leader = match answer {
+                Ok(Ok(value)) => return Ok(value),
+                Ok(Err(e)) => match redirect(&e) {
+                    Some(leader) => leader,
+                    None => return Err(ClientError::Raft(e.to_string())),
+                },
+                Err(_) => None,
+            };
+            self.follow(leader);
+            if leader.is_none() {
+                tokio::time::sleep(Duration::from_millis(50)).await;
             }
         }
         Err(ClientError::NoLeader(ATTEMPTS))
     }
 
+    /// Writes through the leader; returns once the write is committed and applied there.
+    pub async fn write(&self, request: &Request) -> Result<Response, ClientError> {
+        let written: ClientWriteResponse<TypeConfig> =
+            self.on_leader("write", request, forward_write).await?;
+        Ok(written.data)
+    }
+
     /// A linearizable read through the leader.
     pub async fn linearizable_read(&self, key: &str) -> Result<Option<String>, ClientError> {
-        for attempt in 0..ATTEMPTS {
-            let (_, addr) = self.target(attempt);
-            let answer: Result<ReadAnswer, _> = self.post(&addr, "linearizable_read", &key).await;
-            match answer {
-                Ok(Ok(value)) => return Ok(value),
-                Ok(Err(RaftError::APIError(CheckIsLeaderError::ForwardToLeader(to)))) => {
-                    self.follow(to.leader_id);
-                    if to.leader_id.is_none() {
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                    }
-                }
-                Ok(Err(e)) => return Err(ClientError::Raft(e.to_string())),
-                Err(_) => {
-                    self.follow(None);
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                }
-            }
-        }
-        Err(ClientError::NoLeader(ATTEMPTS))
+        self.on_leader("linearizable_read", &key, |e: &ReadError| match e {
+            RaftError::APIError(CheckIsLeaderError::ForwardToLeader(to)) => Some(to.leader_id),
+            _ => None,
+        })
+        .await
     }
 
     /// The value of `key` on node `id`'s state machine (possibly stale).
@@ -148,28 +156,21 @@ impl Client {
         answer.map_err(|e| ClientError::Raft(e.to_string()))
     }
 
-    /// Adds node `id` at `addr` as a learner, through the leader.
+    /// Adds node `id` at `addr` as a learner, through the leader, and waits until it has
+    /// caught up.
     pub async fn add_learner(&self, id: u64, addr: &str) -> Result<(), ClientError> {
-        let (_, leader) = self.target(0);
-        let answer: Result<
-            ClientWriteResponse<TypeConfig>,
-            RaftError<u64, ClientWriteError<u64, BasicNode>>,
-        > = self.post(&leader, "add-learner", &(id, addr)).await?;
-        answer
-            .map(drop)
-            .map_err(|e| ClientError::Raft(e.to_string()))
+        let _: ClientWriteResponse<TypeConfig> = self
+            .on_leader("add-learner", &(id, addr), forward_write)
+            .await?;
+        Ok(())
     }
 
     /// Makes `voters` the voting members, through the leader.
     pub async fn change_membership(&self, voters: &BTreeSet<u64>) -> Result<(), ClientError> {
-        let (_, leader) = self.target(0);
-        let answer: Result<
-            ClientWriteResponse<TypeConfig>,
-            RaftError<u64, ClientWriteError<u64, BasicNode>>,
-        > = self.post(&leader, "change-membership", voters).await?;
-        answer
-            .map(drop)
-            .map_err(|e| ClientError::Raft(e.to_string()))
+        let _: ClientWriteResponse<TypeConfig> = self
+            .on_leader("change-membership", voters, forward_write)
+            .await?;
+        Ok(())
     }
 
     /// Node `id`'s metrics.

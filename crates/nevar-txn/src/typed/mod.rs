@@ -196,6 +196,14 @@ pub(crate) fn decode_entry<'a, K: Key, V: Value>(
     Ok((decode::<K>(tree, key)?, decode::<V>(tree, value)?))
 }
 
+/// Decodes an entry a lookup may have found (`first`, `last`).
+pub(crate) fn decode_found<'a, K: Key, V: Value>(
+    tree: &str,
+    found: Option<(&'a [u8], &'a [u8])>,
+) -> Result<Option<(K::Read<'a>, V::Read<'a>)>> {
+    found.map(|e| decode_entry::<K, V>(tree, e)).transpose()
+}
+
 /// The encoded bounds of a typed key range.
 pub(crate) struct EncodedRange {
     start: std::ops::Bound<Vec<u8>>,

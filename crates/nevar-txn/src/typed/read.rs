@@ -6,7 +6,7 @@ use nevar_codec::{Key, Value};
 
 use crate::error::Result;
 use crate::read::{Tree, TreeIter};
-use crate::typed::{EncodedRange, decode, decode_entry};
+use crate::typed::{EncodedRange, decode, decode_entry, decode_found};
 
 /// A typed tree in a read transaction: [`Tree`]'s methods with typed keys and values.
 /// Values and keys borrow the map for the transaction's lifetime where their type allows.
@@ -108,18 +108,12 @@ impl<'r, K: Key, V: Value> TypedTree<'r, K, V> {
 
     /// The smallest entry.
     pub fn first(&self) -> Result<Option<(K::Read<'r>, V::Read<'r>)>> {
-        self.raw
-            .first()?
-            .map(|e| decode_entry::<K, V>(self.name, e))
-            .transpose()
+        decode_found::<K, V>(self.name, self.raw.first()?)
     }
 
     /// The largest entry.
     pub fn last(&self) -> Result<Option<(K::Read<'r>, V::Read<'r>)>> {
-        self.raw
-            .last()?
-            .map(|e| decode_entry::<K, V>(self.name, e))
-            .transpose()
+        decode_found::<K, V>(self.name, self.raw.last()?)
     }
 }
 

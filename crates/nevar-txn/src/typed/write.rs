@@ -9,7 +9,7 @@ use std::ops::RangeBounds;
 use nevar_codec::{Key, Value};
 
 use crate::error::Result;
-use crate::typed::{EncodedRange, TypedIter, decode, decode_entry};
+use crate::typed::{EncodedRange, TypedIter, decode, decode_entry, decode_found};
 use crate::write::WriteTree;
 
 /// A typed tree inside the write transaction: [`WriteTree`]'s methods with typed keys and
@@ -125,18 +125,12 @@ impl<'t, 'db, K: Key, V: Value> TypedWriteTree<'t, 'db, K, V> {
 
     /// The smallest entry.
     pub fn first(&self) -> Result<Option<(K::Read<'_>, V::Read<'_>)>> {
-        self.raw
-            .first()?
-            .map(|e| decode_entry::<K, V>(self.name, e))
-            .transpose()
+        decode_found::<K, V>(self.name, self.raw.first()?)
     }
 
     /// The largest entry.
     pub fn last(&self) -> Result<Option<(K::Read<'_>, V::Read<'_>)>> {
-        self.raw
-            .last()?
-            .map(|e| decode_entry::<K, V>(self.name, e))
-            .transpose()
+        decode_found::<K, V>(self.name, self.raw.last()?)
     }
 
     /// Removes `key` and returns its value.
