@@ -117,6 +117,7 @@ impl<'a, S: PageStore + ?Sized> Walk<'a, S> {
             return Err(corrupted(no, "empty non-root leaf"));
         }
         self.check_fill(no, leaf.used(), place)?;
+        leaf.check_heads()?;
         let mut prev: Option<&[u8]> = None;
         for i in 0..leaf.len() {
             let key = leaf.key(i)?;
@@ -151,6 +152,7 @@ impl<'a, S: PageStore + ?Sized> Walk<'a, S> {
         self.report.counted.branch_pages += 1;
         self.report.branch_bytes += b.used() as u64;
         self.check_fill(no, b.used(), place)?;
+        b.check_heads()?;
         if !place.root && b.len() < 2 {
             return Err(corrupted(no, "non-root branch with a single child"));
         }

@@ -71,7 +71,8 @@ fn damage_is_reported_with_its_page() {
     // Point the root's second child record at a wrong writer txn.
     let root = desc.root as usize * 4096;
     let bytes = store.bytes_mut();
-    let slot1 = u16::from_le_bytes([bytes[root + 34], bytes[root + 35]]) as usize;
+    let at = root + nevar_page::HEADER_LEN + nevar_page::SLOT_LEN;
+    let slot1 = u16::from_le_bytes([bytes[at], bytes[at + 1]]) as usize;
     bytes[root + slot1 + 8..root + slot1 + 16].fill(0);
     let err = verify(&store, &desc).unwrap_err();
     assert!(

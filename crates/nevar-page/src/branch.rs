@@ -14,7 +14,6 @@
 
 use crate::error::{Result, corrupted};
 use crate::header::{PageKind, PageNo, TxnId};
-use crate::order::compare_keys;
 use crate::slotted::{Cells, Slotted, SlottedMut};
 
 const CHILD_AT: usize = 0;
@@ -45,6 +44,12 @@ pub(crate) struct BranchCells;
 
 impl Cells for BranchCells {
     const KIND: PageKind = PageKind::Branch;
+    const FIRST_KEYED: usize = 1;
+
+    #[inline]
+    fn key(cell: &[u8]) -> Option<&[u8]> {
+        cell.get(KEY_AT..)
+    }
     #[inline]
     fn cell_len(cell: &[u8]) -> Option<usize> {
         let len = cell.get(KEY_LEN_AT..KEY_AT)?;
@@ -116,17 +121,16 @@ impl<'a> Branch<'a> {
     /// Index of the child whose range holds `key`.
     #[inline]
     pub fn search(&self, key: &[u8]) -> Result<usize> {
-        // Find the first entry in 1..count whose separator is greater than `key`.
-        let (mut lo, mut hi) = (1, self.slots.count);
-        while lo < hi {
-            let mid = lo + (hi - lo) / 2;
-            if compare_keys(self.key(mid)?, key).is_le() {
-                lo = mid + 1;
-            } else {
-                hi = mid;
-            }
-        }
-        Ok(lo - 1)
+        // The last entry whose separator is at most `key` (entry 0 when none is).
+        Ok(match self.slots.search(key)? {
+            Ok(i) => i,
+            Err(i) => i.max(1) - 1,
+        })
+    }
+
+    /// Checks every slot head and the prefix length against the separators.
+    pub fn check_heads(&self) -> Result<()> {
+        self.slots.check_heads()
     }
 }
 
@@ -159,14 +163,12 @@ impl<'a> BranchMut<'a> {
 
     /// Inserts an entry at slot `i`; `false` (nothing changed) if it does not fit.
     pub fn insert(&mut self, i: usize, child: ChildRef, key: &[u8]) -> bool {
-        let Some(cell) = self.slots.insert(i, branch_cell_len(key.len())) else {
-            return false;
-        };
-        cell[CHILD_AT..CHILD_TXN_AT].copy_from_slice(&child.page.to_le_bytes());
-        cell[CHILD_TXN_AT..KEY_LEN_AT].copy_from_slice(&child.txn.to_le_bytes());
-        cell[KEY_LEN_AT..KEY_AT].copy_from_slice(&(key.len() as u16).to_le_bytes());
-        cell[KEY_AT..].copy_from_slice(key);
-        true
+        self.slots.insert(i, branch_cell_len(key.len()), |cell| {
+            cell[CHILD_AT..CHILD_TXN_AT].copy_from_slice(&child.page.to_le_bytes());
+            cell[CHILD_TXN_AT..KEY_LEN_AT].copy_from_slice(&child.txn.to_le_bytes());
+            cell[KEY_LEN_AT..KEY_AT].copy_from_slice(&(key.len() as u16).to_le_bytes());
+            cell[KEY_AT..].copy_from_slice(key);
+        })
     }
 
     /// Appends an encoded cell; `false` if it does not fit.

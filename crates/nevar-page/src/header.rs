@@ -3,7 +3,7 @@
 //! ```text
 //!  0        4      5       6        8                16               24          28           30         32
 //!  +--------+------+-------+--------+----------------+----------------+-----------+------------+----------+
-//!  |checksum| kind | flags | count  |    page_no     |     txn_id     | run_pages | cell_bytes | reserved |
+//!  |checksum| kind | flags | count  |    page_no     |     txn_id     | run_pages | cell_bytes |prefix_len|
 //!  |  u32   |  u8  |  u8   |  u16   |      u64       |      u64       |    u32    |    u16     |   u16    |
 //!  +--------+------+-------+--------+----------------+----------------+-----------+------------+----------+
 //! ```
@@ -56,8 +56,9 @@ pub struct PageHeader {
     pub run_pages: U32,
     /// Slotted pages: bytes used by cells, which grow down from the end of the page.
     pub cell_bytes: U16,
-    /// Zero.
-    pub reserved: U16,
+    /// Slotted pages: bytes every keyed entry's key shares with the first (see `slotted.rs`);
+    /// zero on other kinds.
+    pub prefix_len: U16,
 }
 
 const _: () = assert!(size_of::<PageHeader>() == HEADER_LEN);
@@ -127,7 +128,7 @@ impl PageHeader {
             txn_id: U64::new(txn),
             run_pages: U32::new(1),
             cell_bytes: U16::new(0),
-            reserved: U16::new(0),
+            prefix_len: U16::new(0),
         };
     }
 }

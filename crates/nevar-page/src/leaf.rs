@@ -16,7 +16,6 @@ use zerocopy::{FromBytes, IntoBytes};
 
 use crate::error::{Result, corrupted};
 use crate::header::{PageKind, PageNo, TxnId};
-use crate::order::compare_keys;
 use crate::slotted::{Cells, Slotted, SlottedMut};
 
 const KEY_LEN_AT: usize = 0;
@@ -78,6 +77,14 @@ pub(crate) struct LeafCells;
 
 impl Cells for LeafCells {
     const KIND: PageKind = PageKind::Leaf;
+    const FIRST_KEYED: usize = 0;
+
+    #[inline]
+    fn key(cell: &[u8]) -> Option<&[u8]> {
+        let len = u16::from_le_bytes([*cell.first()?, *cell.get(1)?]) as usize;
+        cell.get(KEY_AT..KEY_AT + len)
+    }
+
     #[inline]
     fn cell_len(cell: &[u8]) -> Option<usize> {
         let head = cell.get(..KEY_AT)?;
@@ -177,16 +184,12 @@ impl<'a> Leaf<'a> {
     /// Binary search: `Ok(i)` if entry `i` has `key`, `Err(i)` for where it would go.
     #[inline]
     pub fn search(&self, key: &[u8]) -> Result<std::result::Result<usize, usize>> {
-        let (mut lo, mut hi) = (0, self.slots.count);
-        while lo < hi {
-            let mid = lo + (hi - lo) / 2;
-            match compare_keys(self.key(mid)?, key) {
-                std::cmp::Ordering::Less => lo = mid + 1,
-                std::cmp::Ordering::Greater => hi = mid,
-                std::cmp::Ordering::Equal => return Ok(Ok(mid)),
-            }
-        }
-        Ok(Err(lo))
+        self.slots.search(key)
+    }
+
+    /// Checks every slot head and the prefix length against the keys.
+    pub fn check_heads(&self) -> Result<()> {
+        self.slots.check_heads()
     }
 }
 
@@ -220,11 +223,7 @@ impl<'a> LeafMut<'a> {
     /// Inserts an entry at slot `i`; `false` (nothing changed) if it does not fit.
     pub fn insert(&mut self, i: usize, key: &[u8], value: ValueRef<'_>) -> bool {
         let len = leaf_cell_len(key.len(), &value);
-        let Some(cell) = self.slots.insert(i, len) else {
-            return false;
-        };
-        encode(cell, key, value);
-        true
+        self.slots.insert(i, len, |cell| encode(cell, key, value))
     }
 
     /// Appends an encoded cell taken from another leaf; `false` if it does not fit.

@@ -1,28 +1,49 @@
 //! The slotted layout shared by leaf and branch pages.
 //!
 //! ```text
-//!  0            32            32 + 2*count         upper = page_size - cell_bytes   page_size
+//!  0            32            32 + 6*count         upper = page_size - cell_bytes   page_size
 //!  +------------+-------------+--------------------+-------------------------------+
 //!  | PageHeader | slot[count] |     free space     |  cells, growing down          |
 //!  +------------+-------------+--------------------+-------------------------------+
+//!
+//!  slot:  0        2                    6
+//!         +--------+--------------------+
+//!         | offset | head               |
+//!         | u16 LE | u32 BE             |
+//!         +--------+--------------------+
 //! ```
-//! `slot[i]` is the u16 little-endian offset of cell `i`; slots are in key order, cells are in
-//! whatever order they were written. Cells are kept packed: removing a cell moves the cells
-//! below it up, so free space is always exactly `upper - (32 + 2*count)`.
+//! `offset` locates cell `i`; slots are in key order, cells are in whatever order they were
+//! written. Cells are kept packed: removing a cell moves the cells below it up, so free space
+//! is always exactly `upper - (32 + 6*count)`.
+//!
+//! **Heads and the page prefix.** The header's `prefix_len` is a length `p` such that every
+//! keyed entry's key starts with the same `p` bytes (those of the first keyed entry; branch
+//! entry 0 stands for minus infinity and is not keyed). A slot's `head` is the 4 bytes of its
+//! key after those `p`, big-endian, zero-padded. Heads order like their keys (a smaller head
+//! means a smaller key; equal heads say nothing), so a search compares the key's prefix once
+//! and then runs over the slot array, reading a cell only to break a tie: one or two cache
+//! lines of slots instead of a line per probe. Keys stay whole in their cells (reads are
+//! zero-copy), so `p` costs nothing to store. Inserting at either end recomputes `p` as the
+//! common prefix of the first and last keyed keys (all keys in between share it) and, when it
+//! changed, every head; removals keep `p` (still shared by the rest). The search checks its
+//! answer against the neighbouring keys, so a damaged head or prefix length is an error
+//! naming the page, never a wrong position.
 //!
 //! Validation at open checks the header fields against the page size; every cell access checks
 //! its slot offset and, through the kind's cell-length function, that the cell lies inside the
 //! cell area.
 
+use std::cmp::Ordering;
 use std::marker::PhantomData;
 
 use zerocopy::little_endian::U16;
 
 use crate::error::{Result, corrupted};
 use crate::header::{HEADER_LEN, PageKind, PageNo, header, header_mut};
+use crate::order::compare_keys;
 
-/// Bytes per slot.
-pub const SLOT_LEN: usize = 2;
+/// Bytes per slot: the cell offset and the key head.
+pub const SLOT_LEN: usize = 6;
 
 /// The cell format of one page kind. A type parameter rather than a function pointer, so the
 /// length decode inlines into every cell access (searches make several per page).
@@ -31,6 +52,25 @@ pub(crate) trait Cells: Copy {
     const KIND: PageKind;
     /// The length of the cell at the start of `rest`, if its length fields are readable.
     fn cell_len(rest: &[u8]) -> Option<usize>;
+    /// The key inside a whole cell, if its fields are readable.
+    fn key(cell: &[u8]) -> Option<&[u8]>;
+    /// The first slot whose key counts (branch entry 0 stands for minus infinity).
+    const FIRST_KEYED: usize;
+}
+
+/// The head of `key` past `prefix_len` bytes: its next 4 bytes, big-endian, zero-padded.
+#[inline]
+pub(crate) fn head_of(key: &[u8], prefix_len: usize) -> u32 {
+    let rest = key.get(prefix_len..).unwrap_or(&[]);
+    let mut bytes = [0u8; 4];
+    let n = rest.len().min(4);
+    bytes[..n].copy_from_slice(&rest[..n]);
+    u32::from_be_bytes(bytes)
+}
+
+/// Length of the common prefix of `a` and `b`.
+fn common_prefix(a: &[u8], b: &[u8]) -> usize {
+    a.iter().zip(b).take_while(|(x, y)| x == y).count()
 }
 
 /// The size limits a page size implies for keys and cells.
@@ -73,11 +113,12 @@ pub(crate) struct Slotted<'a, C: Cells> {
     pub(crate) no: PageNo,
     pub(crate) count: usize,
     pub(crate) upper: usize,
+    pub(crate) prefix_len: usize,
     cells: PhantomData<C>,
 }
 
 /// Checks the slotted header fields of `page` and returns (count, upper).
-fn validate(page: &[u8], no: PageNo, kind: PageKind) -> Result<(usize, usize)> {
+fn validate(page: &[u8], no: PageNo, kind: PageKind) -> Result<(usize, usize, usize)> {
     let h = header(page, no)?;
     if h.kind != kind as u8 {
         return Err(corrupted(no, "unexpected page kind"));
@@ -94,20 +135,128 @@ fn validate(page: &[u8], no: PageNo, kind: PageKind) -> Result<(usize, usize)> {
     if cell_bytes > page.len() || lower > page.len() - cell_bytes {
         return Err(corrupted(no, "slot array overlaps cell area"));
     }
-    Ok((count, page.len() - cell_bytes))
+    Ok((count, page.len() - cell_bytes, h.prefix_len.get() as usize))
 }
 
 impl<'a, C: Cells> Slotted<'a, C> {
     #[inline]
     pub(crate) fn new(page: &'a [u8], no: PageNo) -> Result<Self> {
-        let (count, upper) = validate(page, no, C::KIND)?;
+        let (count, upper, prefix_len) = validate(page, no, C::KIND)?;
         Ok(Slotted {
             page,
             no,
             count,
             upper,
+            prefix_len,
             cells: PhantomData,
         })
+    }
+
+    /// The head stored in slot `i` (`i < count`).
+    #[inline]
+    fn head(&self, i: usize) -> u32 {
+        let at = HEADER_LEN + i * SLOT_LEN + 2;
+        u32::from_be_bytes([self.page[at], self.page[at + 1], self.page[at + 2], self.page[at + 3]])
+    }
+
+    /// The key of the cell at slot `i`.
+    #[inline]
+    pub(crate) fn key(&self, i: usize) -> Result<&'a [u8]> {
+        C::key(self.cell(i)?).ok_or(corrupted(self.no, "cell key runs past the cell"))
+    }
+
+    /// Binary search over the keyed slots: `Ok(i)` if slot `i` holds `key`, `Err(i)` for
+    /// where it would go. Compares the page prefix once, then heads, reading cells only on
+    /// equal heads, and checks the answer against its neighbours' keys.
+    #[inline]
+    pub(crate) fn search(&self, key: &[u8]) -> Result<std::result::Result<usize, usize>> {
+        let (first, count) = (C::FIRST_KEYED, self.count);
+        if first >= count {
+            return Ok(Err(first.min(count)));
+        }
+        let p = self.prefix_len;
+        let prefix = self
+            .key(first)?
+            .get(..p)
+            .ok_or(corrupted(self.no, "prefix length beyond the first key"))?;
+        match compare_keys(&key[..p.min(key.len())], prefix) {
+            Ordering::Less => return self.checked(key, Err(first)),
+            Ordering::Greater => return self.checked(key, Err(count)),
+            Ordering::Equal if key.len() < p => return self.checked(key, Err(first)),
+            Ordering::Equal => {}
+        }
+        let rest = &key[p..];
+        let want = head_of(key, p);
+        let (mut lo, mut hi) = (first, count);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            let order = match self.head(mid).cmp(&want) {
+                Ordering::Equal => {
+                    let stored = self.key(mid)?;
+                    let stored = stored
+                        .get(p..)
+                        .ok_or(corrupted(self.no, "key shorter than the page prefix"))?;
+                    compare_keys(stored, rest)
+                }
+                other => other,
+            };
+            match order {
+                Ordering::Less => lo = mid + 1,
+                Ordering::Greater => hi = mid,
+                Ordering::Equal => return self.checked(key, Ok(mid)),
+            }
+        }
+        self.checked(key, Err(lo))
+    }
+
+    /// Confirms a search answer with whole keys: an exact match holds `key`, an insertion
+    /// point lies between a smaller and a larger key.
+    #[inline]
+    fn checked(
+        &self,
+        key: &[u8],
+        found: std::result::Result<usize, usize>,
+    ) -> Result<std::result::Result<usize, usize>> {
+        let wrong = || corrupted(self.no, "slot heads or prefix length disagree with the keys");
+        match found {
+            Ok(i) => {
+                if compare_keys(self.key(i)?, key) != Ordering::Equal {
+                    return Err(wrong());
+                }
+            }
+            Err(i) => {
+                if i > C::FIRST_KEYED && compare_keys(self.key(i - 1)?, key) != Ordering::Less {
+                    return Err(wrong());
+                }
+                if i < self.count && compare_keys(self.key(i)?, key) != Ordering::Greater {
+                    return Err(wrong());
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    /// Checks every head and the prefix length against the keys (for `verify`).
+    pub(crate) fn check_heads(&self) -> Result<()> {
+        let first = C::FIRST_KEYED;
+        if first >= self.count {
+            return Ok(());
+        }
+        let p = self.prefix_len;
+        let prefix = self
+            .key(first)?
+            .get(..p)
+            .ok_or(corrupted(self.no, "prefix length beyond the first key"))?;
+        for i in first..self.count {
+            let key = self.key(i)?;
+            if !key.starts_with(prefix) {
+                return Err(corrupted(self.no, "a key does not share the page prefix"));
+            }
+            if self.head(i) != head_of(key, p) {
+                return Err(corrupted(self.no, "a slot head differs from its key"));
+            }
+        }
+        Ok(())
     }
 
     /// The cell at slot `i`, exactly its length.
@@ -171,12 +320,55 @@ impl<'a, C: Cells> SlottedMut<'a, C> {
         let h = header(self.page, self.no).expect("validated at construction");
         let count = h.count.get() as usize;
         let upper = self.page.len() - h.cell_bytes.get() as usize;
+        let prefix_len = h.prefix_len.get() as usize;
         Slotted {
             page: self.page,
             no: self.no,
             count,
             upper,
+            prefix_len,
             cells: PhantomData,
+        }
+    }
+
+    fn set_head(&mut self, i: usize, head: u32) {
+        let at = HEADER_LEN + i * SLOT_LEN + 2;
+        self.page[at..at + 4].copy_from_slice(&head.to_be_bytes());
+    }
+
+    /// After slot `i` got a new cell: its head, and when it went to either end, a new prefix
+    /// length (with every head again if that changed).
+    fn settle_insert(&mut self, i: usize) {
+        let (first, p, new_p, key_len) = {
+            let v = self.view();
+            let first = C::FIRST_KEYED;
+            let Ok(key) = v.key(i) else { return };
+            let key_len = key.len();
+            let ends = i <= first || i + 1 == v.count;
+            let new_p = if !ends || first >= v.count {
+                v.prefix_len
+            } else {
+                match (v.key(first), v.key(v.count - 1)) {
+                    (Ok(a), Ok(b)) if v.count - first == 1 => a.len().min(b.len()),
+                    (Ok(a), Ok(b)) => common_prefix(a, b),
+                    _ => v.prefix_len,
+                }
+            };
+            (first, v.prefix_len, new_p.min(u16::MAX as usize), key_len)
+        };
+        let _ = key_len;
+        if new_p != p {
+            header_mut(self.page, self.no)
+                .expect("validated at construction")
+                .prefix_len = U16::new(new_p as u16);
+            let count = self.view().count;
+            for j in first..count {
+                let head = self.view().key(j).map_or(0, |k| head_of(k, new_p));
+                self.set_head(j, head);
+            }
+        } else {
+            let head = self.view().key(i).map_or(0, |k| head_of(k, p));
+            self.set_head(i, head);
         }
     }
 
@@ -194,16 +386,16 @@ impl<'a, C: Cells> SlottedMut<'a, C> {
 
     fn set_slot(&mut self, i: usize, off: usize) {
         let at = HEADER_LEN + i * SLOT_LEN;
-        self.page[at..at + SLOT_LEN].copy_from_slice(&(off as u16).to_le_bytes());
+        self.page[at..at + 2].copy_from_slice(&(off as u16).to_le_bytes());
     }
 
-    /// Reserves `len` bytes for a new cell at slot `i`, shifting later slots right. Returns the
-    /// cell's bytes, or `None` when the page lacks room (nothing changes then).
-    pub(crate) fn insert(&mut self, i: usize, len: usize) -> Option<&mut [u8]> {
+    /// Places a new cell of `len` bytes at slot `i`, shifting later slots right; `fill`
+    /// writes the cell. `false` when the page lacks room (nothing changes then).
+    pub(crate) fn insert(&mut self, i: usize, len: usize, fill: impl FnOnce(&mut [u8])) -> bool {
         let v = self.view();
         let (count, upper) = (v.count, v.upper);
         if i > count || v.free() < len + SLOT_LEN {
-            return None;
+            return false;
         }
         let off = upper - len;
         let slots = HEADER_LEN + i * SLOT_LEN..HEADER_LEN + count * SLOT_LEN;
@@ -211,7 +403,9 @@ impl<'a, C: Cells> SlottedMut<'a, C> {
             .copy_within(slots, HEADER_LEN + (i + 1) * SLOT_LEN);
         self.set_slot(i, off);
         self.set_counts(count + 1, off);
-        Some(&mut self.page[off..off + len])
+        fill(&mut self.page[off..off + len]);
+        self.settle_insert(i);
+        true
     }
 
     /// Removes the cell at slot `i`, closing the gap it leaves in the cell area.
@@ -233,18 +427,17 @@ impl<'a, C: Cells> SlottedMut<'a, C> {
             }
         }
         self.set_counts(count - 1, upper + len);
+        if count - 1 <= C::FIRST_KEYED {
+            header_mut(self.page, self.no)
+                .expect("validated at construction")
+                .prefix_len = U16::new(0);
+        }
         Ok(())
     }
 
     /// Appends an already encoded cell after the last slot; `false` when it does not fit.
     pub(crate) fn push(&mut self, cell: &[u8]) -> bool {
         let count = self.view().count;
-        match self.insert(count, cell.len()) {
-            Some(dst) => {
-                dst.copy_from_slice(cell);
-                true
-            }
-            None => false,
-        }
+        self.insert(count, cell.len(), |dst| dst.copy_from_slice(cell))
     }
 }

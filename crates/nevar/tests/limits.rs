@@ -9,7 +9,8 @@
 use nevar::{Database, Error};
 
 const MAX_KEY: usize = 1024;
-const MAX_INLINE_CELL: usize = 2030;
+// Half the usable 4 KiB page less one slot (6 bytes since format 3: offset and key head).
+const MAX_INLINE_CELL: usize = 2026;
 const CELL_FIXED: usize = 7;
 const OVERFLOW_PAGE_BYTES: usize = 4096 - 32;
 const MAX_VALUE: u64 = (1 << 31) - 1;
