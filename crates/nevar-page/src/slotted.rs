@@ -156,7 +156,12 @@ impl<'a, C: Cells> Slotted<'a, C> {
     #[inline]
     fn head(&self, i: usize) -> u32 {
         let at = HEADER_LEN + i * SLOT_LEN + 2;
-        u32::from_be_bytes([self.page[at], self.page[at + 1], self.page[at + 2], self.page[at + 3]])
+        u32::from_be_bytes([
+            self.page[at],
+            self.page[at + 1],
+            self.page[at + 2],
+            self.page[at + 3],
+        ])
     }
 
     /// The key of the cell at slot `i`.
@@ -217,7 +222,12 @@ impl<'a, C: Cells> Slotted<'a, C> {
         key: &[u8],
         found: std::result::Result<usize, usize>,
     ) -> Result<std::result::Result<usize, usize>> {
-        let wrong = || corrupted(self.no, "slot heads or prefix length disagree with the keys");
+        let wrong = || {
+            corrupted(
+                self.no,
+                "slot heads or prefix length disagree with the keys",
+            )
+        };
         match found {
             Ok(i) => {
                 if compare_keys(self.key(i)?, key) != Ordering::Equal {

@@ -149,3 +149,77 @@ fn limits_fit_two_max_cells_per_page() {
     }
     assert!(Limits::new(4096).max_key >= 1024);
 }
+
+/// A leaf of composite keys sharing `org-0421/user-` built through inserts in both
+/// directions, then searched for every key and every gap.
+fn composite_leaf(page: &mut [u8]) -> Vec<Vec<u8>> {
+    let keys: Vec<Vec<u8>> = (0..60u32)
+        .map(|i| format!("org-0421/user-{:08}/p", i * 7).into_bytes())
+        .collect();
+    let mut leaf = LeafMut::init(page, 9, 1).unwrap();
+    // Middle first, then both ends, so the prefix shrinks and heads are recomputed.
+    for k in keys[30..].iter().chain(keys[..30].iter().rev()) {
+        let at = leaf.view().search(k).unwrap().unwrap_err();
+        assert!(leaf.insert(at, k, ValueRef::Inline(b"v")));
+    }
+    keys
+}
+
+#[test]
+fn heads_and_the_page_prefix_route_every_search() {
+    let mut page = vec![0u8; PS];
+    let keys = composite_leaf(&mut page);
+    let leaf = Leaf::new(&page, 9).unwrap();
+    leaf.check_heads().unwrap();
+    // Keys run from user-00000000 to user-00000413.
+    assert_eq!(
+        header(&page, 9).unwrap().prefix_len.get(),
+        "org-0421/user-00000".len() as u16
+    );
+    for (i, k) in keys.iter().enumerate() {
+        assert_eq!(leaf.search(k).unwrap(), Ok(i));
+        let mut after = k.clone();
+        after.push(0);
+        assert_eq!(leaf.search(&after).unwrap(), Err(i + 1));
+    }
+    assert_eq!(leaf.search(b"org-0421/user-").unwrap(), Err(0));
+    assert_eq!(leaf.search(b"").unwrap(), Err(0));
+    assert_eq!(leaf.search(b"zzz").unwrap(), Err(keys.len()));
+    assert_eq!(leaf.search(b"org-0421/user-9").unwrap(), Err(keys.len()));
+}
+
+#[test]
+fn a_damaged_head_or_prefix_length_is_an_error_naming_the_page() {
+    let mut page = vec![0u8; PS];
+    let keys = composite_leaf(&mut page);
+    // Slot 10's head, set far too high: searches that probe it disagree with the keys.
+    let mut damaged = page.clone();
+    let at = HEADER_LEN + 10 * SLOT_LEN + 2;
+    damaged[at..at + 4].copy_from_slice(&u32::MAX.to_be_bytes());
+    let leaf = Leaf::new(&damaged, 9).unwrap();
+    assert!(matches!(
+        leaf.check_heads(),
+        Err(PageError::Corrupted { page: 9, .. })
+    ));
+    let mut errors = 0;
+    for (i, k) in keys.iter().enumerate() {
+        match leaf.search(k) {
+            Ok(found) => assert_eq!(found, Ok(i), "a damaged head gave a wrong answer"),
+            Err(PageError::Corrupted { page: 9, .. }) => errors += 1,
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert!(errors > 0);
+    // A prefix length longer than the keys share, and one beyond the first key.
+    for bad in [20u16, 200] {
+        let mut damaged = page.clone();
+        header_mut(&mut damaged, 9).unwrap().prefix_len = bad.into();
+        let leaf = Leaf::new(&damaged, 9).unwrap();
+        assert!(leaf.check_heads().is_err(), "prefix length {bad}");
+        for (i, k) in keys.iter().enumerate() {
+            if let Ok(found) = leaf.search(k) {
+                assert_eq!(found, Ok(i), "prefix length {bad} gave a wrong answer");
+            }
+        }
+    }
+}
