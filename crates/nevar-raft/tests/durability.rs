@@ -30,8 +30,35 @@ fn runtime() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
+/// Opens with `open`, retrying `AlreadyOpen` for up to two seconds: the kill -9 test in this
+/// binary spawns children, and a child between fork and exec briefly holds a copy of every
+/// descriptor, so a lock just released can look taken for a moment (`flock` belongs to the
+/// open file, which the copy keeps alive).
+fn retry_locked<T, E: std::fmt::Debug>(
+    mut open: impl FnMut() -> Result<T, E>,
+    locked: impl Fn(&E) -> bool,
+) -> T {
+    for _ in 0..100 {
+        match open() {
+            Err(e) if locked(&e) => std::thread::sleep(std::time::Duration::from_millis(20)),
+            other => return other.expect("open"),
+        }
+    }
+    panic!("the file stayed locked")
+}
+
 fn reopen(path: &Path) -> (LogStore, StateMachineStore) {
-    nevar_raft::open(path).expect("reopen")
+    retry_locked(
+        || nevar_raft::open(path),
+        |e| matches!(e, nevar_raft::OpenError::Nevar(nevar::Error::AlreadyOpen)),
+    )
+}
+
+fn open_db(path: &Path) -> nevar::Database {
+    retry_locked(
+        || nevar::Database::open(path),
+        |e| matches!(e, nevar::Error::AlreadyOpen),
+    )
 }
 
 #[test]
@@ -93,7 +120,7 @@ const CHILD_ENV: &str = "NEVAR_RAFT_KILL9_CHILD";
 fn raft_kill9_child() {
     let path = std::env::var(CHILD_ENV).expect("started by the kill -9 parent test");
     runtime().block_on(async {
-        let (mut log, mut sm) = nevar_raft::open(&path).unwrap();
+        let (mut log, mut sm) = reopen(Path::new(&path));
         let state = log.get_log_state().await.unwrap();
         let mut next = state.last_log_id.map_or(1, |l| l.index + 1);
         let mut out = std::io::stdout();
@@ -219,10 +246,10 @@ fn raft_writes_survive_kill_9() {
 fn a_file_of_another_format_is_refused_and_left_alone() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("raft.nevar");
-    drop(nevar_raft::open(&path).unwrap());
+    drop(reopen(&path));
     // What a later format of this crate would have recorded.
     {
-        let db = nevar::Database::open(&path).unwrap();
+        let db = open_db(&path);
         let mut w = db.begin_write().unwrap();
         w.open_tree("raft/meta")
             .unwrap()
@@ -230,13 +257,20 @@ fn a_file_of_another_format_is_refused_and_left_alone() {
             .unwrap();
         w.commit().unwrap();
     }
-    match nevar_raft::open(&path) {
+    let refused = retry_locked(
+        || match nevar_raft::open(&path) {
+            Err(nevar_raft::OpenError::Nevar(nevar::Error::AlreadyOpen)) => Err(()),
+            other => Ok(other),
+        },
+        |_| true,
+    );
+    match refused {
         Err(nevar_raft::OpenError::Format { found, supported }) => {
             assert_eq!((found, supported), (2, nevar_raft::FORMAT));
         }
         other => panic!("{:?}", other.map(drop)),
     }
-    let db = nevar::Database::open(&path).unwrap();
+    let db = open_db(&path);
     let r = db.begin_read().unwrap();
     assert_eq!(
         r.open_tree("raft/meta").unwrap().get(b"format").unwrap(),
