@@ -170,6 +170,13 @@ impl<'a, C: Cells> Slotted<'a, C> {
         C::key(self.cell(i)?).ok_or(corrupted(self.no, "cell key runs past the cell"))
     }
 
+    /// The page prefix: the first keyed key's first `prefix_len` bytes (there is a keyed key).
+    fn prefix(&self) -> Result<&'a [u8]> {
+        self.key(C::FIRST_KEYED)?
+            .get(..self.prefix_len)
+            .ok_or(corrupted(self.no, "prefix length beyond the first key"))
+    }
+
     /// Binary search over the keyed slots: `Ok(i)` if slot `i` holds `key`, `Err(i)` for
     /// where it would go. Compares the page prefix once, then heads, reading cells only on
     /// equal heads, and checks the answer against its neighbours' keys.
@@ -180,10 +187,7 @@ impl<'a, C: Cells> Slotted<'a, C> {
             return Ok(Err(first.min(count)));
         }
         let p = self.prefix_len;
-        let prefix = self
-            .key(first)?
-            .get(..p)
-            .ok_or(corrupted(self.no, "prefix length beyond the first key"))?;
+        let prefix = self.prefix()?;
         match compare_keys(&key[..p.min(key.len())], prefix) {
             Ordering::Less => return self.checked(key, Err(first)),
             Ordering::Greater => return self.checked(key, Err(count)),
@@ -253,10 +257,7 @@ impl<'a, C: Cells> Slotted<'a, C> {
             return Ok(());
         }
         let p = self.prefix_len;
-        let prefix = self
-            .key(first)?
-            .get(..p)
-            .ok_or(corrupted(self.no, "prefix length beyond the first key"))?;
+        let prefix = self.prefix()?;
         for i in first..self.count {
             let key = self.key(i)?;
             if !key.starts_with(prefix) {
@@ -349,36 +350,24 @@ impl<'a, C: Cells> SlottedMut<'a, C> {
     /// After slot `i` got a new cell: its head, and when it went to either end, a new prefix
     /// length (with every head again if that changed).
     fn settle_insert(&mut self, i: usize) {
-        let (first, p, new_p, key_len) = {
-            let v = self.view();
-            let first = C::FIRST_KEYED;
-            let Ok(key) = v.key(i) else { return };
-            let key_len = key.len();
-            let ends = i <= first || i + 1 == v.count;
-            let new_p = if !ends || first >= v.count {
-                v.prefix_len
-            } else {
-                match (v.key(first), v.key(v.count - 1)) {
-                    (Ok(a), Ok(b)) if v.count - first == 1 => a.len().min(b.len()),
-                    (Ok(a), Ok(b)) => common_prefix(a, b),
-                    _ => v.prefix_len,
-                }
-            };
-            (first, v.prefix_len, new_p.min(u16::MAX as usize), key_len)
+        let (first, v) = (C::FIRST_KEYED, self.view());
+        let (p, count) = (v.prefix_len, v.count);
+        let at_an_end = i <= first || i + 1 == count;
+        let new_p = match (at_an_end, v.key(first), v.key(count - 1)) {
+            (true, Ok(a), Ok(b)) => common_prefix(a, b).min(u16::MAX as usize),
+            _ => p,
         };
-        let _ = key_len;
-        if new_p != p {
+        let stale = if new_p == p {
+            i..i + 1
+        } else {
             header_mut(self.page, self.no)
                 .expect("validated at construction")
                 .prefix_len = U16::new(new_p as u16);
-            let count = self.view().count;
-            for j in first..count {
-                let head = self.view().key(j).map_or(0, |k| head_of(k, new_p));
-                self.set_head(j, head);
-            }
-        } else {
-            let head = self.view().key(i).map_or(0, |k| head_of(k, p));
-            self.set_head(i, head);
+            first..count
+        };
+        for j in stale {
+            let head = self.view().key(j).map_or(0, |k| head_of(k, new_p));
+            self.set_head(j, head);
         }
     }
 

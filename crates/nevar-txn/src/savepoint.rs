@@ -17,7 +17,7 @@
 //! That is O(pages allocated or freed since), never O(entries). The savepoint itself stays
 //! valid; later ones are dropped, and using one is [`Error::InvalidSavepoint`].
 
-use nevar_btree::{Tail, TreeDesc};
+use nevar_btree::TreeDesc;
 use nevar_freelist::FreeMark;
 use nevar_page::{PageNo, TxnId};
 use nevar_pager::{DirtyRun, Generation};
@@ -48,20 +48,12 @@ pub(crate) struct Saved {
     id: u64,
     catalog: TreeDesc,
     free: TreeDesc,
-    trees: Vec<SavedTree>,
+    /// The open trees, their tail hints forgotten (they point into pages frozen now).
+    trees: Vec<OpenTree>,
     generation: Generation,
     allocated: usize,
     frozen_freed: usize,
     frees: FreeMark,
-}
-
-/// An open tree as a savepoint saw it (its tail hint is not saved: it points into pages
-/// that are frozen now).
-struct SavedTree {
-    name: String,
-    desc: TreeDesc,
-    types: Option<crate::catalog::TreeTypes>,
-    changed: bool,
 }
 
 /// The live savepoints of a transaction, oldest first.
@@ -107,17 +99,7 @@ impl WriteTxn<'_> {
             id,
             catalog: self.roots.catalog,
             free: self.roots.free,
-            trees: self
-                .roots
-                .trees
-                .iter()
-                .map(|t| SavedTree {
-                    name: t.name.clone(),
-                    desc: t.desc,
-                    types: t.types.clone(),
-                    changed: t.changed,
-                })
-                .collect(),
+            trees: self.roots.trees.clone(),
             generation,
             allocated: self.undo.allocated.len(),
             frozen_freed: self.undo.frozen_freed.len(),
@@ -164,17 +146,7 @@ impl WriteTxn<'_> {
         dirty.thaw_to(saved.generation);
         self.roots.catalog = saved.catalog;
         self.roots.free = saved.free;
-        self.roots.trees = saved
-            .trees
-            .iter()
-            .map(|t| OpenTree {
-                name: t.name.clone(),
-                desc: t.desc,
-                types: t.types.clone(),
-                changed: t.changed,
-                tail: Tail::default(),
-            })
-            .collect();
+        self.roots.trees = saved.trees.clone();
         Ok(())
     }
 

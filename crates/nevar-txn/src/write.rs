@@ -26,6 +26,7 @@ pub(crate) struct Roots {
 }
 
 /// A tree opened in a write transaction.
+#[derive(Clone)]
 pub(crate) struct OpenTree {
     pub name: String,
     pub desc: TreeDesc,
