@@ -9,7 +9,6 @@ use std::fmt::Debug;
 use std::ops::RangeBounds;
 use std::sync::Arc;
 
-use nevar::Database;
 use openraft::storage::{LogFlushed, LogState, RaftLogStorage};
 use openraft::{
     Entry, ErrorSubject, ErrorVerb, LogId, OptionalSend, RaftLogReader, StorageError, Vote,
@@ -17,7 +16,9 @@ use openraft::{
 
 use crate::TypeConfig;
 use crate::error::storage_error;
-use crate::store::{Described, Inner, LOG, RAFT_META, decode, encode, keys, read_record};
+use crate::store::{
+    Described, Inner, LOG, RAFT_META, commit, decode, encode, existing, keys, read_record,
+};
 
 /// The log half of the store. Cloning it is cheap; clones share the database.
 #[derive(Clone)]
@@ -29,17 +30,6 @@ type Error = StorageError<u64>;
 
 fn logs_error(verb: ErrorVerb, e: &dyn std::error::Error) -> Error {
     storage_error(ErrorSubject::Logs, verb, &Described(e.to_string()))
-}
-
-/// A durable commit of `change` to the log trees, as one transaction.
-fn commit_logs(
-    db: &Database,
-    change: impl FnOnce(&mut nevar::WriteTxn<'_>) -> nevar::Result<()>,
-) -> Result<(), Error> {
-    let fail = |e: nevar::Error| logs_error(ErrorVerb::Write, &e);
-    let mut w = db.begin_write().map_err(fail)?;
-    change(&mut w).map_err(fail)?;
-    w.commit().map_err(fail)
 }
 
 impl LogStore {
@@ -54,7 +44,7 @@ impl LogStore {
         self.inner
             .writer
             .run(move |db| {
-                commit_logs(db, |w| {
+                commit(db, ErrorSubject::Logs, |w| {
                     let mut log = w.open_tree(LOG)?;
                     for (index, bytes) in &records {
                         log.insert(*index, bytes)?;
@@ -69,10 +59,8 @@ impl LogStore {
     fn entries(&self, range: impl RangeBounds<u64>) -> Result<Vec<Entry<TypeConfig>>, Error> {
         let fail = |e: &dyn std::error::Error| logs_error(ErrorVerb::Read, e);
         let r = self.inner.db.begin_read().map_err(|e| fail(&e))?;
-        let log = match r.open_tree(LOG) {
-            Ok(log) => log,
-            Err(nevar::Error::TreeNotFound(_)) => return Ok(Vec::new()),
-            Err(e) => return Err(fail(&e)),
+        let Some(log) = existing(&r, LOG).map_err(|e| fail(&e))? else {
+            return Ok(Vec::new());
         };
         let bounds = (range.start_bound().cloned(), range.end_bound().cloned());
         log.range(bounds)
@@ -107,15 +95,14 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         let last_entry = {
             let fail = |e: &dyn std::error::Error| logs_error(ErrorVerb::Read, e);
             let r = self.inner.db.begin_read().map_err(|e| fail(&e))?;
-            match r.open_tree(LOG) {
-                Ok(log) => match log.last().map_err(|e| fail(&e))? {
+            match existing(&r, LOG).map_err(|e| fail(&e))? {
+                Some(log) => match log.last().map_err(|e| fail(&e))? {
                     Some((_, bytes)) => {
                         Some(decode::<Entry<TypeConfig>>(bytes).map_err(|e| fail(&e))?)
                     }
                     None => None,
                 },
-                Err(nevar::Error::TreeNotFound(_)) => None,
-                Err(e) => return Err(fail(&e)),
+                None => None,
             }
         };
         let last_log_id = last_entry.map(|e| e.log_id).or(last_purged_log_id);
@@ -134,13 +121,10 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         self.inner
             .writer
             .run(move |db| {
-                let fail =
-                    |e: nevar::Error| storage_error(ErrorSubject::Vote, ErrorVerb::Write, &e);
-                let mut w = db.begin_write().map_err(fail)?;
-                w.open_tree(RAFT_META)
-                    .and_then(|mut t| t.insert(keys::VOTE, &bytes))
-                    .map_err(fail)?;
-                w.commit().map_err(fail)
+                commit(db, ErrorSubject::Vote, |w| {
+                    w.open_tree(RAFT_META)?.insert(keys::VOTE, &bytes)?;
+                    Ok(())
+                })
             })
             .await
     }
@@ -154,7 +138,7 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         self.inner
             .writer
             .run(move |db| {
-                commit_logs(db, |w| {
+                commit(db, ErrorSubject::Logs, |w| {
                     w.open_tree(RAFT_META)?.insert(keys::COMMITTED, &bytes)?;
                     Ok(())
                 })
@@ -190,7 +174,7 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         self.inner
             .writer
             .run(move |db| {
-                commit_logs(db, |w| {
+                commit(db, ErrorSubject::Logs, |w| {
                     w.open_tree(LOG)?.remove_range(log_id.index..)?;
                     Ok(())
                 })
@@ -203,7 +187,7 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         self.inner
             .writer
             .run(move |db| {
-                commit_logs(db, |w| {
+                commit(db, ErrorSubject::Logs, |w| {
                     w.open_tree(RAFT_META)?.insert(keys::LAST_PURGED, &bytes)?;
                     w.open_tree(LOG)?.remove_range(..=log_id.index)?;
                     Ok(())

@@ -26,7 +26,8 @@ use openraft::{ErrorSubject, ErrorVerb, LogId, SnapshotMeta, StorageError, Store
 use crate::TypeConfig;
 use crate::error::storage_error;
 use crate::store::{
-    Described, Inner, RAFT_META, SM_META, SM_PREFIX, decode, encode, keys, read_record,
+    Described, Inner, RAFT_META, SM_META, SM_PREFIX, commit, decode, encode, existing, keys,
+    read_record,
 };
 
 type Error = StorageError<u64>;
@@ -81,10 +82,9 @@ pub(crate) async fn build(inner: &Arc<Inner>) -> Result<Snapshot<TypeConfig>, Er
         let fail = |e: &dyn std::error::Error| snapshot_error(ErrorVerb::Write, e);
         let read = worker.db.begin_read().map_err(|e| fail(&e))?;
         let record = |key: &str| -> Result<Option<Vec<u8>>, Error> {
-            match read.open_tree(SM_META) {
-                Ok(t) => Ok(t.get(key).map_err(|e| fail(&e))?.map(<[u8]>::to_vec)),
-                Err(nevar::Error::TreeNotFound(_)) => Ok(None),
-                Err(e) => Err(fail(&e)),
+            match existing(&read, SM_META).map_err(|e| fail(&e))? {
+                Some(t) => Ok(t.get(key).map_err(|e| fail(&e))?.map(<[u8]>::to_vec)),
+                None => Ok(None),
             }
         };
         let last_log_id: Option<LogId<u64>> = record(keys::APPLIED)?
@@ -134,12 +134,10 @@ async fn record_current(inner: &Arc<Inner>, meta: &Meta) -> Result<(), Error> {
     inner
         .writer
         .run(move |db| {
-            let fail = |e: nevar::Error| snapshot_error(ErrorVerb::Write, &e);
-            let mut w = db.begin_write().map_err(fail)?;
-            w.open_tree(RAFT_META)
-                .and_then(|mut t| t.insert(keys::SNAPSHOT, &bytes))
-                .map_err(fail)?;
-            w.commit().map_err(fail)
+            commit(db, ErrorSubject::Snapshot(None), |w| {
+                w.open_tree(RAFT_META)?.insert(keys::SNAPSHOT, &bytes)?;
+                Ok(())
+            })
         })
         .await?;
     remove_older(inner, &meta.snapshot_id).map_err(|e| snapshot_error(ErrorVerb::Delete, &e))
@@ -208,61 +206,54 @@ pub(crate) async fn install(
     inner
         .writer
         .run(move |db| {
-            let fail = |e: nevar::Error| snapshot_error(ErrorVerb::Write, &e);
-            let snapshot = nevar::Options::new()
-                .read_only(true)
-                .open(&path)
-                .map_err(fail)?;
-            let from = snapshot.begin_read().map_err(fail)?;
-            let mut w = db.begin_write().map_err(fail)?;
-            // Replace the state machine: its trees go, the snapshot's come, in one commit.
-            for name in w.tree_names().map_err(fail)? {
-                if name.starts_with(SM_PREFIX) {
-                    w.delete_tree(&name).map_err(fail)?;
+            let snapshot = nevar::Options::new().read_only(true).open(&path);
+            commit(db, ErrorSubject::Snapshot(None), |w| {
+                let from = snapshot?.begin_read()?;
+                // Replace the state machine: its trees go, the snapshot's come, in one commit.
+                for name in w.tree_names()? {
+                    if name.starts_with(SM_PREFIX) {
+                        w.delete_tree(&name)?;
+                    }
                 }
-            }
-            for name in from.tree_names().map_err(fail)? {
-                if !name.starts_with(SM_PREFIX) {
-                    continue;
+                for name in from.tree_names()? {
+                    if !name.starts_with(SM_PREFIX) {
+                        continue;
+                    }
+                    let source = from.open_tree(&name)?;
+                    let mut target = w.open_tree(&name)?;
+                    for item in source.iter()? {
+                        let (k, v) = item?;
+                        target.append(k, v)?;
+                    }
                 }
-                let source = from.open_tree(&name).map_err(fail)?;
-                let mut target = w.open_tree(&name).map_err(fail)?;
-                for item in source.iter().map_err(fail)? {
-                    let (k, v) = item.map_err(fail)?;
-                    target.append(k, v).map_err(fail)?;
-                }
-            }
-            w.open_tree(RAFT_META)
-                .and_then(|mut t| t.insert(keys::SNAPSHOT, &bytes))
-                .map_err(fail)?;
-            w.commit().map_err(fail)
+                w.open_tree(RAFT_META)?.insert(keys::SNAPSHOT, &bytes)?;
+                Ok(())
+            })
         })
         .await?;
     remove_older(inner, &meta.snapshot_id).map_err(|e| fail(&e))?;
     remove_incoming(inner).map_err(|e| fail(&e))
 }
 
-/// Removes snapshot files other than `keep`'s (not those being received or written).
-fn remove_older(inner: &Inner, keep: &str) -> std::io::Result<()> {
-    let keep = format!("{keep}.nevar");
+/// Removes the snapshot files whose names `doomed` picks.
+fn remove_files(inner: &Inner, doomed: impl Fn(&str) -> bool) -> std::io::Result<()> {
     for entry in std::fs::read_dir(&inner.snapshots)? {
         let name = entry?.file_name();
-        let name = name.to_string_lossy();
-        if name.ends_with(".nevar") && name != keep {
-            std::fs::remove_file(inner.snapshots.join(&*name))?;
+        if doomed(&name.to_string_lossy()) {
+            std::fs::remove_file(inner.snapshots.join(&name))?;
         }
     }
     Ok(())
 }
 
+/// Removes snapshot files other than `keep`'s (not those being received or written).
+fn remove_older(inner: &Inner, keep: &str) -> std::io::Result<()> {
+    let keep = format!("{keep}.nevar");
+    remove_files(inner, |name| name.ends_with(".nevar") && name != keep)
+}
+
 fn remove_incoming(inner: &Inner) -> std::io::Result<()> {
-    for entry in std::fs::read_dir(&inner.snapshots)? {
-        let name = entry?.file_name();
-        if name.to_string_lossy().ends_with(".part") {
-            std::fs::remove_file(inner.snapshots.join(name))?;
-        }
-    }
-    Ok(())
+    remove_files(inner, |name| name.ends_with(".part"))
 }
 
 /// At open: removes every file the current snapshot meta does not name (interrupted builds,
@@ -276,11 +267,5 @@ pub(crate) fn remove_stale(inner: &Inner) -> std::io::Result<()> {
     )
     .map_err(std::io::Error::other)?;
     let keep = current.map(|m| format!("{}.nevar", m.snapshot_id));
-    for entry in std::fs::read_dir(&inner.snapshots)? {
-        let name = entry?.file_name();
-        if keep.as_deref() != Some(&*name.to_string_lossy()) {
-            std::fs::remove_file(inner.snapshots.join(name))?;
-        }
-    }
-    Ok(())
+    remove_files(inner, |name| keep.as_deref() != Some(name))
 }

@@ -8,13 +8,12 @@ use std::sync::Arc;
 
 use openraft::storage::{RaftStateMachine, Snapshot};
 use openraft::{
-    Entry, EntryPayload, ErrorSubject, ErrorVerb, LogId, OptionalSend, RaftSnapshotBuilder,
-    SnapshotMeta, StorageError, StoredMembership,
+    Entry, EntryPayload, ErrorSubject, LogId, OptionalSend, RaftSnapshotBuilder, SnapshotMeta,
+    StorageError, StoredMembership,
 };
 
-use crate::error::storage_error;
 use crate::snapshot;
-use crate::store::{Described, Inner, SM_DATA, SM_META, encode, keys, read_record};
+use crate::store::{Inner, SM_DATA, SM_META, commit, encode, existing, keys, read_record};
 use crate::{Request, Response, TypeConfig};
 
 type Error = StorageError<u64>;
@@ -39,10 +38,9 @@ impl KvReader {
     /// The value of `key` in the last applied state (a fresh read transaction).
     pub fn get(&self, key: &str) -> Result<Option<String>, nevar::Error> {
         let r = self.inner.db.begin_read()?;
-        match r.open_tree(SM_DATA) {
-            Ok(data) => Ok(data.get(key)?.map(str::to_owned)),
-            Err(nevar::Error::TreeNotFound(_)) => Ok(None),
-            Err(e) => Err(e),
+        match existing(&r, SM_DATA)? {
+            Some(data) => Ok(data.get(key)?.map(str::to_owned)),
+            None => Ok(None),
         }
     }
 
@@ -69,10 +67,6 @@ impl StateMachineStore {
     pub fn database(&self) -> &nevar::Database {
         &self.inner.db
     }
-}
-
-fn sm_error(verb: ErrorVerb, e: &dyn std::error::Error) -> Error {
-    storage_error(ErrorSubject::StateMachine, verb, &Described(e.to_string()))
 }
 
 impl RaftStateMachine<TypeConfig> for StateMachineStore {
@@ -106,41 +100,39 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
         self.inner
             .writer
             .run(move |db| {
-                let fail = |e: nevar::Error| sm_error(ErrorVerb::Write, &e);
-                let mut w = db.begin_write().map_err(fail)?;
-                let mut responses = Vec::with_capacity(entries.len());
-                let mut membership = None;
-                {
-                    let mut data = w.open_tree(SM_DATA).map_err(fail)?;
-                    for entry in &entries {
-                        let response = match &entry.payload {
-                            EntryPayload::Blank => Response::default(),
-                            EntryPayload::Normal(Request::Set { key, value }) => {
-                                let previous = data.get(key).map_err(fail)?.map(str::to_owned);
-                                data.insert(key, value).map_err(fail)?;
-                                Response { previous }
-                            }
-                            EntryPayload::Normal(Request::Delete { key }) => Response {
-                                previous: data.take(key).map_err(fail)?,
-                            },
-                            EntryPayload::Membership(m) => {
-                                membership =
-                                    Some(StoredMembership::new(Some(entry.log_id), m.clone()));
-                                Response::default()
-                            }
-                        };
-                        responses.push(response);
+                commit(db, ErrorSubject::StateMachine, |w| {
+                    let mut responses = Vec::with_capacity(entries.len());
+                    let mut membership = None;
+                    {
+                        let mut data = w.open_tree(SM_DATA)?;
+                        for entry in &entries {
+                            let response = match &entry.payload {
+                                EntryPayload::Blank => Response::default(),
+                                EntryPayload::Normal(Request::Set { key, value }) => {
+                                    let previous = data.get(key)?.map(str::to_owned);
+                                    data.insert(key, value)?;
+                                    Response { previous }
+                                }
+                                EntryPayload::Normal(Request::Delete { key }) => Response {
+                                    previous: data.take(key)?,
+                                },
+                                EntryPayload::Membership(m) => {
+                                    membership =
+                                        Some(StoredMembership::new(Some(entry.log_id), m.clone()));
+                                    Response::default()
+                                }
+                            };
+                            responses.push(response);
+                        }
                     }
-                }
-                let last = entries.last().map(|e| e.log_id);
-                let mut meta = w.open_tree(SM_META).map_err(fail)?;
-                meta.insert(keys::APPLIED, &encode(&last)).map_err(fail)?;
-                if let Some(membership) = membership {
-                    meta.insert(keys::MEMBERSHIP, &encode(&membership))
-                        .map_err(fail)?;
-                }
-                w.commit().map_err(fail)?;
-                Ok(responses)
+                    let last = entries.last().map(|e| e.log_id);
+                    let mut meta = w.open_tree(SM_META)?;
+                    meta.insert(keys::APPLIED, &encode(&last))?;
+                    if let Some(membership) = membership {
+                        meta.insert(keys::MEMBERSHIP, &encode(&membership))?;
+                    }
+                    Ok(responses)
+                })
             })
             .await
     }

@@ -87,8 +87,8 @@ pub fn open(path: impl AsRef<Path>) -> Result<(LogStore, StateMachineStore), Ope
 fn check_format(db: &Database) -> Result<(), OpenError> {
     let found = {
         let r = db.begin_read()?;
-        match r.open_tree(RAFT_META) {
-            Ok(meta) => meta
+        match existing(&r, RAFT_META)? {
+            Some(meta) => meta
                 .get(keys::FORMAT)?
                 .map(decode::<u32>)
                 .transpose()
@@ -96,8 +96,7 @@ fn check_format(db: &Database) -> Result<(), OpenError> {
                     what: e.what,
                     why: e.why,
                 })?,
-            Err(nevar::Error::TreeNotFound(_)) => None,
-            Err(e) => return Err(e.into()),
+            None => None,
         }
     };
     match found {
@@ -129,6 +128,31 @@ pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Malformed> 
     })
 }
 
+/// Tree `def` in `read`, or `None` while nothing has created it yet.
+pub(crate) fn existing<'r, K: nevar::Key, V: nevar::Value>(
+    read: &'r nevar::ReadTxn,
+    def: TreeDef<K, V>,
+) -> nevar::Result<Option<nevar::TypedTree<'r, K, V>>> {
+    match read.open_tree(def) {
+        Ok(tree) => Ok(Some(tree)),
+        Err(nevar::Error::TreeNotFound(_)) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// `change` as one durable transaction; any failure is a write error on `subject`.
+pub(crate) fn commit<R>(
+    db: &Database,
+    subject: ErrorSubject<u64>,
+    change: impl FnOnce(&mut nevar::WriteTxn<'_>) -> nevar::Result<R>,
+) -> Result<R, StorageError<u64>> {
+    let fail = |e: nevar::Error| storage_error(subject.clone(), ErrorVerb::Write, &e);
+    let mut w = db.begin_write().map_err(fail)?;
+    let result = change(&mut w).map_err(fail)?;
+    w.commit().map_err(fail)?;
+    Ok(result)
+}
+
 /// Reads record `key` of `tree` in a fresh read transaction.
 pub(crate) fn read_record<T: DeserializeOwned>(
     db: &Database,
@@ -140,10 +164,8 @@ pub(crate) fn read_record<T: DeserializeOwned>(
         storage_error(subject.clone(), ErrorVerb::Read, &Described(e.to_string()))
     };
     let r = db.begin_read().map_err(|e| fail(&e))?;
-    let t = match r.open_tree(tree) {
-        Ok(t) => t,
-        Err(nevar::Error::TreeNotFound(_)) => return Ok(None),
-        Err(e) => return Err(fail(&e)),
+    let Some(t) = existing(&r, tree).map_err(|e| fail(&e))? else {
+        return Ok(None);
     };
     match t.get(key).map_err(|e| fail(&e))? {
         Some(bytes) => decode(bytes).map(Some).map_err(|e| fail(&e)),
