@@ -135,10 +135,16 @@ impl Lmdb {
     pub fn open(dir: &Path) -> Lmdb {
         let dir = dir.join("lmdb");
         std::fs::create_dir_all(&dir).unwrap();
+        // The map is address space, not memory. Under valgrind (instruction counts) 64 GiB
+        // does not fit, so NEVAR_BENCH_LMDB_MAP_GIB can shrink it.
+        let map_gib: usize = std::env::var("NEVAR_BENCH_LMDB_MAP_GIB")
+            .ok()
+            .and_then(|g| g.parse().ok())
+            .unwrap_or(64);
         // SAFETY: one environment per directory, opened once in this process.
         let env = unsafe {
             heed::EnvOpenOptions::new()
-                .map_size(64 << 30)
+                .map_size(map_gib << 30)
                 .max_dbs(4)
                 .open(&dir)
                 .unwrap()

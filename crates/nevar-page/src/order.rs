@@ -32,7 +32,7 @@ pub fn compare_keys(a: &[u8], b: &[u8]) -> Ordering {
 
 /// The first 8 bytes of `bytes` as a big-endian integer, zero-padded when shorter.
 #[inline]
-fn word(bytes: &[u8]) -> u64 {
+pub(crate) fn word(bytes: &[u8]) -> u64 {
     // Shorter keys are read as two overlapping loads (bytes common to both are equal, so OR
     // joins them); a copy of variable length would become a `memcpy` call.
     let n = bytes.len();

@@ -38,9 +38,9 @@ use std::marker::PhantomData;
 
 use zerocopy::little_endian::U16;
 
-use crate::error::{Result, corrupted};
+use crate::error::{PageError, Result, corrupted};
 use crate::header::{HEADER_LEN, PageKind, PageNo, header, header_mut};
-use crate::order::compare_keys;
+use crate::order::{compare_keys, word};
 
 /// Bytes per slot: the cell offset and the key head.
 pub const SLOT_LEN: usize = 6;
@@ -62,10 +62,27 @@ pub(crate) trait Cells: Copy {
 #[inline]
 pub(crate) fn head_of(key: &[u8], prefix_len: usize) -> u32 {
     let rest = key.get(prefix_len..).unwrap_or(&[]);
-    let mut bytes = [0u8; 4];
-    let n = rest.len().min(4);
-    bytes[..n].copy_from_slice(&rest[..n]);
-    u32::from_be_bytes(bytes)
+    (word(rest) >> 32) as u32
+}
+
+/// The head stored in a slot.
+#[inline]
+fn slot_head(slot: &[u8; SLOT_LEN]) -> u32 {
+    u32::from_be_bytes([slot[2], slot[3], slot[4], slot[5]])
+}
+
+/// The cell offset stored in a slot.
+#[inline]
+fn slot_offset(slot: &[u8; SLOT_LEN]) -> usize {
+    u16::from_le_bytes([slot[0], slot[1]]) as usize
+}
+
+/// The `count` slots after the header (the caller has checked they lie inside the page).
+#[inline]
+fn slot_array(page: &[u8], count: usize) -> &[[u8; SLOT_LEN]] {
+    page[HEADER_LEN..HEADER_LEN + count * SLOT_LEN]
+        .as_chunks::<SLOT_LEN>()
+        .0
 }
 
 /// Length of the common prefix of `a` and `b`.
@@ -114,6 +131,7 @@ pub(crate) struct Slotted<'a, C: Cells> {
     pub(crate) count: usize,
     pub(crate) upper: usize,
     pub(crate) prefix_len: usize,
+    slots: &'a [[u8; SLOT_LEN]],
     cells: PhantomData<C>,
 }
 
@@ -148,6 +166,7 @@ impl<'a, C: Cells> Slotted<'a, C> {
             count,
             upper,
             prefix_len,
+            slots: slot_array(page, count),
             cells: PhantomData,
         })
     }
@@ -155,13 +174,7 @@ impl<'a, C: Cells> Slotted<'a, C> {
     /// The head stored in slot `i` (`i < count`).
     #[inline]
     fn head(&self, i: usize) -> u32 {
-        let at = HEADER_LEN + i * SLOT_LEN + 2;
-        u32::from_be_bytes([
-            self.page[at],
-            self.page[at + 1],
-            self.page[at + 2],
-            self.page[at + 3],
-        ])
+        slot_head(&self.slots[i])
     }
 
     /// The key of the cell at slot `i`.
@@ -178,76 +191,86 @@ impl<'a, C: Cells> Slotted<'a, C> {
     }
 
     /// Binary search over the keyed slots: `Ok(i)` if slot `i` holds `key`, `Err(i)` for
-    /// where it would go. Compares the page prefix once, then heads, reading cells only on
-    /// equal heads, and checks the answer against its neighbours' keys.
+    /// where it would go.
+    ///
+    /// Heads route the search and whole keys confirm it: an exact match compares the whole
+    /// key, an insertion point is checked against the keys on both sides. The page prefix is
+    /// not read on this path. A key that does not start with it sorts before or after every
+    /// key of the page, and its head means nothing here; the confirmation then fails and
+    /// [`Self::outside_prefix`] places the key by comparing the prefix. Only when that fails
+    /// too do the heads or the prefix length disagree with the keys: damage.
     #[inline]
     pub(crate) fn search(&self, key: &[u8]) -> Result<std::result::Result<usize, usize>> {
         let (first, count) = (C::FIRST_KEYED, self.count);
         if first >= count {
             return Ok(Err(first.min(count)));
         }
-        let p = self.prefix_len;
-        let prefix = self.prefix()?;
-        match compare_keys(&key[..p.min(key.len())], prefix) {
-            Ordering::Less => return self.checked(key, Err(first)),
-            Ordering::Greater => return self.checked(key, Err(count)),
-            Ordering::Equal if key.len() < p => return self.checked(key, Err(first)),
-            Ordering::Equal => {}
+        match self.search_heads(key)? {
+            Some(found) => Ok(found),
+            None => self.outside_prefix(key),
         }
-        let rest = &key[p..];
-        let want = head_of(key, p);
-        let (mut lo, mut hi) = (first, count);
-        while lo < hi {
-            let mid = lo + (hi - lo) / 2;
-            let order = match self.head(mid).cmp(&want) {
-                Ordering::Equal => {
-                    let stored = self.key(mid)?;
-                    let stored = stored
-                        .get(p..)
-                        .ok_or(corrupted(self.no, "key shorter than the page prefix"))?;
-                    compare_keys(stored, rest)
-                }
-                other => other,
-            };
-            match order {
-                Ordering::Less => lo = mid + 1,
-                Ordering::Greater => hi = mid,
-                Ordering::Equal => return self.checked(key, Ok(mid)),
-            }
-        }
-        self.checked(key, Err(lo))
     }
 
-    /// Confirms a search answer with whole keys: an exact match holds `key`, an insertion
-    /// point lies between a smaller and a larger key.
+    /// The search over heads, or `None` when the keys around its answer refute it.
     #[inline]
-    fn checked(
-        &self,
-        key: &[u8],
-        found: std::result::Result<usize, usize>,
-    ) -> Result<std::result::Result<usize, usize>> {
-        let wrong = || {
-            corrupted(
-                self.no,
-                "slot heads or prefix length disagree with the keys",
-            )
-        };
-        match found {
-            Ok(i) => {
-                if compare_keys(self.key(i)?, key) != Ordering::Equal {
-                    return Err(wrong());
-                }
-            }
-            Err(i) => {
-                if i > C::FIRST_KEYED && compare_keys(self.key(i - 1)?, key) != Ordering::Less {
-                    return Err(wrong());
-                }
-                if i < self.count && compare_keys(self.key(i)?, key) != Ordering::Greater {
-                    return Err(wrong());
+    fn search_heads(&self, key: &[u8]) -> Result<Option<std::result::Result<usize, usize>>> {
+        let (first, count) = (C::FIRST_KEYED, self.count);
+        let want = head_of(key, self.prefix_len);
+        let mut i = first + self.slots[first..count].partition_point(|slot| slot_head(slot) < want);
+        // Equal heads say nothing of the order: compare whole keys across them. A key found
+        // smaller leaves `i` past it, so the left neighbour is then known to be smaller.
+        let mut left_smaller = i == first;
+        while i < count && self.head(i) == want {
+            match compare_keys(self.key(i)?, key) {
+                Ordering::Less => (i, left_smaller) = (i + 1, true),
+                Ordering::Equal => return Ok(Some(Ok(i))),
+                Ordering::Greater => {
+                    let fits = left_smaller || self.smaller(i - 1, key)?;
+                    return Ok(fits.then_some(Err(i)));
                 }
             }
         }
-        Ok(found)
+        let fits = (left_smaller || self.smaller(i - 1, key)?)
+            && (i == count || compare_keys(self.key(i)?, key) == Ordering::Greater);
+        Ok(fits.then_some(Err(i)))
+    }
+
+    /// Whether the key of slot `i` sorts before `key`.
+    #[inline]
+    fn smaller(&self, i: usize, key: &[u8]) -> Result<bool> {
+        Ok(compare_keys(self.key(i)?, key) == Ordering::Less)
+    }
+
+    /// Places a key the heads could not: one outside the page prefix goes before or after
+    /// every key. Anything else means the heads or the prefix length are damaged.
+    #[cold]
+    fn outside_prefix(&self, key: &[u8]) -> Result<std::result::Result<usize, usize>> {
+        let (first, count, p) = (C::FIRST_KEYED, self.count, self.prefix_len);
+        let (at, beyond) = match compare_keys(&key[..p.min(key.len())], self.prefix()?) {
+            Ordering::Less => (first, first),
+            Ordering::Equal if key.len() < p => (first, first),
+            Ordering::Greater => (count, count - 1),
+            Ordering::Equal => return Err(self.disagree()),
+        };
+        // The key sorts before the first key or after the last one; check it against that key.
+        let order = compare_keys(self.key(beyond)?, key);
+        let fits = if at == first {
+            order == Ordering::Greater
+        } else {
+            order == Ordering::Less
+        };
+        if fits {
+            Ok(Err(at))
+        } else {
+            Err(self.disagree())
+        }
+    }
+
+    fn disagree(&self) -> PageError {
+        corrupted(
+            self.no,
+            "slot heads or prefix length disagree with the keys",
+        )
     }
 
     /// Checks every head and the prefix length against the keys (for `verify`).
@@ -273,11 +296,10 @@ impl<'a, C: Cells> Slotted<'a, C> {
     /// The cell at slot `i`, exactly its length.
     #[inline]
     pub(crate) fn cell(&self, i: usize) -> Result<&'a [u8]> {
-        if i >= self.count {
+        let Some(slot) = self.slots.get(i) else {
             return Err(corrupted(self.no, "slot index out of range"));
-        }
-        let at = HEADER_LEN + i * SLOT_LEN;
-        let off = u16::from_le_bytes([self.page[at], self.page[at + 1]]) as usize;
+        };
+        let off = slot_offset(slot);
         if off < self.upper || off >= self.page.len() {
             return Err(corrupted(self.no, "cell offset outside cell area"));
         }
@@ -338,6 +360,7 @@ impl<'a, C: Cells> SlottedMut<'a, C> {
             count,
             upper,
             prefix_len,
+            slots: slot_array(self.page, count),
             cells: PhantomData,
         }
     }

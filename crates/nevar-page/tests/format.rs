@@ -223,3 +223,45 @@ fn a_damaged_head_or_prefix_length_is_an_error_naming_the_page() {
         }
     }
 }
+
+/// Every slot's head replaced by values below, equal to and above its neighbours', and the
+/// prefix length by every value up to the key length: each search for a stored key, a key
+/// just after it, or a key outside the prefix either gives the answer of the undamaged page
+/// or a `Corrupted` error naming it, never another position.
+#[test]
+fn no_damaged_head_or_prefix_length_moves_a_search() {
+    let mut page = vec![0u8; PS];
+    let keys = composite_leaf(&mut page);
+    let mut probes: Vec<Vec<u8>> = vec![b"".to_vec(), b"org-0421/user-".to_vec(), b"zzz".to_vec()];
+    for k in &keys {
+        probes.push(k.clone());
+        let mut after = k.clone();
+        after.push(0);
+        probes.push(after);
+    }
+    let leaf = Leaf::new(&page, 9).unwrap();
+    let truth: Vec<_> = probes.iter().map(|p| leaf.search(p).unwrap()).collect();
+    let check = |damaged: &[u8], what: &str| {
+        let leaf = Leaf::new(damaged, 9).unwrap();
+        for (probe, want) in probes.iter().zip(&truth) {
+            match leaf.search(probe) {
+                Ok(found) => assert_eq!(found, *want, "{what}: {probe:?}"),
+                Err(PageError::Corrupted { page: 9, .. }) => {}
+                Err(e) => panic!("{what}: {e}"),
+            }
+        }
+    };
+    for slot in 0..keys.len() {
+        for head in [0, 0x3030_3030, 0x3030_3439, 0x3434_3434, u32::MAX] {
+            let mut damaged = page.clone();
+            let at = HEADER_LEN + slot * SLOT_LEN + 2;
+            damaged[at..at + 4].copy_from_slice(&u32::to_be_bytes(head));
+            check(&damaged, &format!("slot {slot} head {head:#x}"));
+        }
+    }
+    for bad in 0..=keys[0].len() as u16 + 1 {
+        let mut damaged = page.clone();
+        header_mut(&mut damaged, 9).unwrap().prefix_len = bad.into();
+        check(&damaged, &format!("prefix length {bad}"));
+    }
+}
