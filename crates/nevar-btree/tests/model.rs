@@ -20,11 +20,25 @@ enum Op {
     Abort,
 }
 
+/// Short keys from a tiny alphabet (the empty key included), random ones, long ones up to the
+/// 1,024-byte limit, and keys that share a long prefix: a composite `org-0421/user-`, or 300
+/// bytes. Those continue with the same 4 bytes or with bytes from a 3-letter alphabet, so
+/// pages have long common prefixes and many equal heads, and keys differ only after the head.
 fn key() -> impl Strategy<Value = Vec<u8>> {
+    let shared = prop_oneof![
+        Just(b"org-0421/user-".to_vec()),
+        Just([b"org-0421/user-".as_slice(), &[0x5A; 286]].concat()),
+    ];
+    let after = prop_oneof![
+        proptest::collection::vec(0u8..3, 0..12),
+        proptest::collection::vec(0u8..3, 0..8).prop_map(|t| [b"0042".as_slice(), &t].concat()),
+    ];
     prop_oneof![
         4 => proptest::collection::vec(0u8..8, 0..4),
         2 => proptest::collection::vec(any::<u8>(), 1..40),
         1 => proptest::collection::vec(any::<u8>(), 200..1025),
+        1 => proptest::collection::vec(any::<u8>(), 1024..=1024),
+        4 => (shared, after).prop_map(|(p, a)| [p, a].concat()),
     ]
 }
 
