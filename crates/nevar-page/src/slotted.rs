@@ -375,21 +375,26 @@ impl<'a, C: Cells> SlottedMut<'a, C> {
     fn settle_insert(&mut self, i: usize) {
         let (first, v) = (C::FIRST_KEYED, self.view());
         let (p, count) = (v.prefix_len, v.count);
-        let at_an_end = i <= first || i + 1 == count;
-        let new_p = match (at_an_end, v.key(first), v.key(count - 1)) {
-            (true, Ok(a), Ok(b)) => common_prefix(a, b).min(u16::MAX as usize),
-            _ => p,
-        };
-        let stale = if new_p == p {
-            i..i + 1
+        let new_p = if i <= first || i + 1 == count {
+            match (v.key(first), v.key(count - 1)) {
+                (Ok(a), Ok(b)) => common_prefix(a, b).min(u16::MAX as usize),
+                _ => p,
+            }
         } else {
-            header_mut(self.page, self.no)
-                .expect("validated at construction")
-                .prefix_len = U16::new(new_p as u16);
-            first..count
+            p
         };
-        for j in stale {
-            let head = self.view().key(j).map_or(0, |k| head_of(k, new_p));
+        if new_p == p {
+            let head = v.key(i).map_or(0, |k| head_of(k, p));
+            self.set_head(i, head);
+            return;
+        }
+        let heads: Vec<u32> = (first..count)
+            .map(|j| v.key(j).map_or(0, |k| head_of(k, new_p)))
+            .collect();
+        header_mut(self.page, self.no)
+            .expect("validated at construction")
+            .prefix_len = U16::new(new_p as u16);
+        for (j, head) in (first..).zip(heads) {
             self.set_head(j, head);
         }
     }

@@ -33,6 +33,11 @@ fn classics() -> Vec<(&'static str, Vec<u8>)> {
             vec![base, 8, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0],
         ));
         out.push(("wrong-kind-for-the-free-tree-root", vec![base, 9, 4]));
+        out.push((
+            "slot-head-one-too-high",
+            vec![base, 15, 0, 0, 3, 0, 1, 0, 0, 0, 0],
+        ));
+        out.push(("prefix-length-one-too-long", vec![base, 16, 0, 0, 1, 0, 0]));
     }
     out
 }
@@ -44,7 +49,7 @@ fn generated(count: usize) -> Vec<Vec<u8>> {
         .map(|_| {
             let mut program = vec![rng.next() as u8 & 1];
             for _ in 0..1 + rng.next() % 6 {
-                program.push((rng.next() % 16) as u8);
+                program.push((rng.next() % 18) as u8);
                 program.extend((0..12).map(|_| rng.next() as u8));
             }
             program

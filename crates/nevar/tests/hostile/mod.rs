@@ -3,7 +3,7 @@
 //!
 //! An input is a *mutation program*, not a file: byte 0 picks a base database (closed
 //! cleanly or not), and the rest decodes to up to [`MAX_OPS`] structure-aware edits of it:
-//! page kinds, cell counts, slot offsets, branch child pointers (to itself, past the end, to
+//! page kinds, cell counts, slot offsets, slot key heads and page prefix lengths, branch child pointers (to itself, past the end, to
 //! any page), free-page records naming live pages, meta fields, overflow lengths, copied and
 //! truncated pages, raw flips. Most edits re-seal the page's checksum, so they reach the
 //! structural checks behind it. [`exercise`] then opens the result and runs reads both ways,
@@ -30,6 +30,10 @@ const PAGE_NO_AT: usize = 8;
 const TXN_AT: usize = 16;
 const RUN_PAGES_AT: usize = 24;
 const COUNT_AT: usize = 6;
+const PREFIX_LEN_AT: usize = 30;
+/// Slots after the 32-byte header: a u16 cell offset, then the u32 key head.
+const SLOTS_AT: usize = 32;
+const SLOT_LEN: usize = 6;
 const KIND_BRANCH: u8 = 2;
 const KIND_LEAF: u8 = 3;
 const KIND_OVERFLOW: u8 = 4;
@@ -164,7 +168,7 @@ fn cell_at(p: &[u8], index: u16) -> Option<usize> {
     if count == 0 {
         return None;
     }
-    let slot = 32 + 2 * (index % count) as usize;
+    let slot = SLOTS_AT + SLOT_LEN * (index % count) as usize;
     let at = get_u16(p, slot.min(PAGE - 2)) as usize;
     (at + 16 <= PAGE).then_some(at)
 }
@@ -215,7 +219,7 @@ pub fn mutate(input: &[u8]) -> Vec<u8> {
 
 fn apply(image: &mut Vec<u8>, prog: &mut Program<'_>) {
     let n = pages(image);
-    match prog.u8() % 16 {
+    match prog.u8() % 18 {
         // A raw flip: the checksum should catch it.
         0 => {
             let (no, at, mask) = (
@@ -258,7 +262,7 @@ fn apply(image: &mut Vec<u8>, prog: &mut Program<'_>) {
             if let Some(no) = pick(&list, choice) {
                 let p = page(image, no);
                 let count = get_u16(p, COUNT_AT).max(1);
-                let at = 32 + 2 * (slot % count) as usize;
+                let at = SLOTS_AT + SLOT_LEN * (slot % count) as usize;
                 if at + 2 <= PAGE {
                     p[at..at + 2].copy_from_slice(&value.to_le_bytes());
                 }
@@ -382,6 +386,53 @@ fn apply(image: &mut Vec<u8>, prog: &mut Program<'_>) {
                 if let Some(at) = cell_at(p, cell) {
                     p[at + 3..at + 7].copy_from_slice(&len.to_le_bytes());
                 }
+                seal(image, no);
+            }
+        }
+        // A slot's key head: any value, one off, or its neighbour's.
+        15 => {
+            let list = [
+                pages_of_kind(image, KIND_LEAF),
+                pages_of_kind(image, KIND_BRANCH),
+            ]
+            .concat();
+            let (choice, slot, how, value) = (prog.u16(), prog.u16(), prog.u8(), prog.u32());
+            if let Some(no) = pick(&list, choice) {
+                let p = page(image, no);
+                let count = get_u16(p, COUNT_AT).max(1);
+                let at = SLOTS_AT + SLOT_LEN * (slot % count) as usize + 2;
+                if at + SLOT_LEN + 4 <= PAGE {
+                    let head = u32::from_be_bytes(p[at..at + 4].try_into().unwrap());
+                    let next =
+                        u32::from_be_bytes(p[at + SLOT_LEN..at + SLOT_LEN + 4].try_into().unwrap());
+                    let new = match how % 4 {
+                        0 => value,
+                        1 => head.wrapping_add(1),
+                        2 => head.wrapping_sub(1),
+                        _ => next,
+                    };
+                    p[at..at + 4].copy_from_slice(&new.to_be_bytes());
+                }
+                seal(image, no);
+            }
+        }
+        // The page prefix length: any value, or one off.
+        16 => {
+            let list = [
+                pages_of_kind(image, KIND_LEAF),
+                pages_of_kind(image, KIND_BRANCH),
+            ]
+            .concat();
+            let (choice, how, value) = (prog.u16(), prog.u8(), prog.u16());
+            if let Some(no) = pick(&list, choice) {
+                let p = page(image, no);
+                let len = get_u16(p, PREFIX_LEN_AT);
+                let new = match how % 3 {
+                    0 => value,
+                    1 => len.wrapping_add(1),
+                    _ => len.wrapping_sub(1),
+                };
+                p[PREFIX_LEN_AT..PREFIX_LEN_AT + 2].copy_from_slice(&new.to_le_bytes());
                 seal(image, no);
             }
         }
