@@ -20,6 +20,9 @@ pub enum Access {
     ReadWrite,
     /// Read only; the file must exist.
     ReadOnly,
+    /// Read only, with the maps advised to use huge pages (`MADV_HUGEPAGE`) where the kernel
+    /// can back the file's page cache with them; the file must exist.
+    ReadOnlyHugePages,
 }
 
 /// Files by name inside one directory. Every change of the directory itself (a file created,
@@ -82,6 +85,7 @@ impl Directory for OsDirectory {
         Ok(Box::new(match access {
             Access::ReadWrite => FileStorage::open(&path)?,
             Access::ReadOnly => FileStorage::open_read_only(&path)?,
+            Access::ReadOnlyHugePages => FileStorage::open_read_only(&path)?.with_huge_pages(),
         }))
     }
 

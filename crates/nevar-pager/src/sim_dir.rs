@@ -118,7 +118,7 @@ impl Directory for SimulatedDir {
         let found = self.lock().volatile.get(name).cloned();
         let disk = match (found, access) {
             (Some(disk), _) => disk,
-            (None, Access::ReadOnly) => {
+            (None, Access::ReadOnly | Access::ReadOnlyHugePages) => {
                 return Err(PagerError::Io {
                     op: "open",
                     source: std::io::ErrorKind::NotFound.into(),

@@ -191,6 +191,58 @@ fn read_only_open_never_writes() {
     assert_eq!(read_file(&empty), b"");
 }
 
+/// `huge_pages` changes how a read-only handle maps the file, not what it reads, and writable
+/// opens ignore it (their maps keep page-sized folios for the commit path).
+#[test]
+fn huge_pages_read_the_same_and_leave_writes_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db.nevar");
+    let entries: Vec<(Vec<u8>, Vec<u8>)> = (0..20_000u32)
+        .map(|i| {
+            (
+                i.wrapping_mul(2_654_435_761).to_be_bytes().to_vec(),
+                vec![i as u8; 100],
+            )
+        })
+        .collect();
+    {
+        let db = Options::new().huge_pages(true).open(&path).unwrap();
+        let mut w = db.begin_write().unwrap();
+        let mut t = w.open_tree("t").unwrap();
+        for (k, v) in &entries {
+            t.insert(k, v).unwrap();
+        }
+        w.commit().unwrap();
+    }
+    let before = read_file(&path);
+    {
+        let db = Options::new()
+            .read_only(true)
+            .huge_pages(true)
+            .open(&path)
+            .unwrap();
+        let r = db.begin_read().unwrap();
+        let t = r.open_tree("t").unwrap();
+        for (k, v) in &entries {
+            assert_eq!(t.get(k).unwrap(), Some(&v[..]));
+        }
+        let mut sorted = entries.clone();
+        sorted.sort();
+        let scanned: Vec<(Vec<u8>, Vec<u8>)> = t
+            .iter()
+            .unwrap()
+            .map(|e| e.map(|(k, v)| (k.to_vec(), v.to_vec())).unwrap())
+            .collect();
+        assert_eq!(scanned, sorted);
+        assert!(db.check().unwrap().is_clean());
+    }
+    assert_eq!(
+        read_file(&path),
+        before,
+        "a read-only handle changed the file"
+    );
+}
+
 #[test]
 fn read_only_open_recovers_in_memory_from_an_unclean_file() {
     // A crash image where the newest meta is torn: read-only open falls back without writing.
