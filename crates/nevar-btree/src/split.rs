@@ -66,14 +66,11 @@ pub(crate) fn write_leaf<S: PageStoreMut + ?Sized>(
     cells: &[&[u8]],
 ) -> Result<()> {
     let txn = store.txn_id();
-    let mut leaf = LeafMut::init(store.page_mut(no)?, no, txn)?;
-    for cell in cells {
-        if !leaf.push_cell(cell) {
-            return Err(corrupted(
-                no,
-                "cells do not fit the page they were assigned to",
-            ));
-        }
+    if !LeafMut::init(store.page_mut(no)?, no, txn)?.fill_cells(cells) {
+        return Err(corrupted(
+            no,
+            "cells do not fit the page they were assigned to",
+        ));
     }
     Ok(())
 }

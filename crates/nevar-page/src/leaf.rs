@@ -226,6 +226,12 @@ impl<'a> LeafMut<'a> {
         self.slots.insert(i, len, |cell| encode(cell, key, value))
     }
 
+    /// Fills this empty leaf with encoded cells taken from other leaves, in order; `false`
+    /// (nothing written) if they do not fit.
+    pub fn fill_cells(&mut self, cells: &[&[u8]]) -> bool {
+        self.slots.fill(cells)
+    }
+
     /// Appends an encoded cell taken from another leaf; `false` if it does not fit.
     pub fn push_cell(&mut self, cell: &[u8]) -> bool {
         self.slots.push(cell)

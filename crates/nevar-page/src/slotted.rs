@@ -462,6 +462,39 @@ impl<'a, C: Cells> SlottedMut<'a, C> {
         Ok(())
     }
 
+    /// Fills an empty page with `cells`, in slot order, then sets the prefix length and every
+    /// head once: pushing them one at a time would recompute the prefix at every push (each
+    /// goes to an end). `false`, with the page unchanged, when they do not fit.
+    pub(crate) fn fill(&mut self, cells: &[&[u8]]) -> bool {
+        let v = self.view();
+        debug_assert_eq!(v.count, 0, "fill takes an empty page");
+        let need: usize = cells.iter().map(|c| c.len() + SLOT_LEN).sum();
+        if v.count != 0 || need > v.free() {
+            return false;
+        }
+        let mut upper = self.page.len();
+        for (i, cell) in cells.iter().enumerate() {
+            upper -= cell.len();
+            self.page[upper..upper + cell.len()].copy_from_slice(cell);
+            self.set_slot(i, upper);
+        }
+        self.set_counts(cells.len(), upper);
+        let (first, count) = (C::FIRST_KEYED, cells.len());
+        let v = self.view();
+        let p = match (v.key(first), v.key(count.saturating_sub(1))) {
+            (Ok(a), Ok(b)) if first < count => common_prefix(a, b).min(u16::MAX as usize),
+            _ => 0,
+        };
+        header_mut(self.page, self.no)
+            .expect("validated at construction")
+            .prefix_len = U16::new(p as u16);
+        for j in first..count {
+            let head = self.view().key(j).map_or(0, |k| head_of(k, p));
+            self.set_head(j, head);
+        }
+        true
+    }
+
     /// Appends an already encoded cell after the last slot; `false` when it does not fit.
     pub(crate) fn push(&mut self, cell: &[u8]) -> bool {
         let count = self.view().count;
