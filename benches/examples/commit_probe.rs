@@ -7,7 +7,7 @@
 //! loads `entries` random 24/150-byte entries, then makes `commits` durable single-insert
 //! commits spread over each thread count in turn (default 100000 1000 1 4 16). Last, the sync
 //! floor: `pwrite` of 1 or 6 pages (scattered or adjacent), or of a commit group's 16 to 37
-//! scattered pages and its meta, into a 64 MiB file and one
+//! scattered (or 37 adjacent) pages and its meta, into a 64 MiB file and one
 //! `fdatasync`, median of 300, the physical cost a commit of that shape cannot go below.
 
 use std::os::unix::fs::{FileExt, MetadataExt};
@@ -136,7 +136,7 @@ fn sync_floor(dir: &std::path::Path) {
     // A group commit of n single-insert commits writes at least each commit's leaf and its
     // parent branch (random keys: scattered) plus the meta; the last shapes are that floor for
     // groups of 8 and 16, and a group of 8 as it is written today (about 4.7 runs a commit).
-    let shapes: [(&str, Shape); 6] = [
+    let shapes: [(&str, Shape); 7] = [
         ("1 page (meta only)", |_| vec![0]),
         ("6 pages, 5 scattered + meta", |r| {
             vec![0, r(), r(), r(), r(), r()]
@@ -151,6 +151,7 @@ fn sync_floor(dir: &std::path::Path) {
         ("38 pages, 37 scattered + meta", |r| {
             std::iter::once(0).chain((0..37).map(|_| r())).collect()
         }),
+        ("38 pages adjacent to the meta", |_| (0..38).collect()),
     ];
     for (name, shape) in shapes {
         let mut times: Vec<f64> = (0..300)

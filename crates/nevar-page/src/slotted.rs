@@ -20,14 +20,14 @@
 //! keyed entry's key starts with the same `p` bytes (those of the first keyed entry; branch
 //! entry 0 stands for minus infinity and is not keyed). A slot's `head` is the 4 bytes of its
 //! key after those `p`, big-endian, zero-padded. Heads order like their keys (a smaller head
-//! means a smaller key; equal heads say nothing), so a search compares the key's prefix once
-//! and then runs over the slot array, reading a cell only to break a tie: one or two cache
-//! lines of slots instead of a line per probe. Keys stay whole in their cells (reads are
+//! means a smaller key; equal heads say nothing), so a search runs over the slot array,
+//! reading a cell only to break a tie: one or two cache lines of slots instead of a line per
+//! probe. Keys stay whole in their cells (reads are
 //! zero-copy), so `p` costs nothing to store. Inserting at either end recomputes `p` as the
 //! common prefix of the first and last keyed keys (all keys in between share it) and, when it
-//! changed, every head; removals keep `p` (still shared by the rest). The search checks its
-//! answer against the neighbouring keys, so a damaged head or prefix length is an error
-//! naming the page, never a wrong position.
+//! changed, every head; removals keep `p` (still shared by the rest). The search confirms its
+//! answer with whole keys (see [`Slotted::search`]), so a damaged head or prefix length is an
+//! error naming the page, never a wrong position.
 //!
 //! Validation at open checks the header fields against the page size; every cell access checks
 //! its slot offset and, through the kind's cell-length function, that the cell lies inside the
