@@ -12,17 +12,7 @@
 use std::time::Instant;
 
 use nevar::{Database, Options};
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-}
+use nevar_testkit::Rng;
 
 /// Drops the file's clean pages from the page cache.
 fn evict(path: &std::path::Path) {
@@ -71,7 +61,7 @@ fn main() {
         w.commit().unwrap();
     }
     for i in (1..keys.len()).rev() {
-        keys.swap(i, (rng.next() % (i as u64 + 1)) as usize);
+        keys.swap(i, rng.below(i as u64 + 1) as usize);
     }
     println!(
         "{entries} entries, file {:.1} MiB",
