@@ -447,10 +447,11 @@ impl<'a, C: Cells> SlottedMut<'a, C> {
             HEADER_LEN + (i + 1) * SLOT_LEN..HEADER_LEN + count * SLOT_LEN,
             HEADER_LEN + i * SLOT_LEN,
         );
-        for j in 0..count - 1 {
-            let o = self.slot(j);
+        let slots = &mut self.page[HEADER_LEN..HEADER_LEN + (count - 1) * SLOT_LEN];
+        for slot in slots.as_chunks_mut::<SLOT_LEN>().0 {
+            let o = slot_offset(slot);
             if o < off {
-                self.set_slot(j, o + len);
+                slot[..2].copy_from_slice(&((o + len) as u16).to_le_bytes());
             }
         }
         self.set_counts(count - 1, upper + len);
