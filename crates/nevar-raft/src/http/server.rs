@@ -9,13 +9,13 @@ use axum::extract::State;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use openraft::error::{
-    CheckIsLeaderError, ClientWriteError, InitializeError, InstallSnapshotError, RaftError,
+    CheckIsLeaderError, ClientWriteError, Fatal, InitializeError, InstallSnapshotError, RaftError,
 };
 use openraft::raft::{
     AppendEntriesRequest, AppendEntriesResponse, ClientWriteResponse, InstallSnapshotRequest,
     InstallSnapshotResponse, VoteRequest, VoteResponse,
 };
-use openraft::{BasicNode, Raft, RaftMetrics};
+use openraft::{BasicNode, ErrorSubject, ErrorVerb, Raft, RaftMetrics, StorageError};
 
 use crate::http::HttpNetwork;
 use crate::{KvReader, Request, TypeConfig};
@@ -175,8 +175,15 @@ async fn linearizable_read<R: KvRead>(
     Json(key): Json<String>,
 ) -> Answer<Option<String>, RaftError<u64, CheckIsLeaderError<u64, BasicNode>>> {
     match app.raft.ensure_linearizable().await {
-        // Applied up to the read point: the local state machine answers.
-        Ok(_) => Json(Ok(app.reader.get(&key).ok().flatten())),
+        // Applied up to the read point: the local state machine answers. A failed read is a
+        // storage error of the state machine, never a missing key.
+        Ok(_) => Json(app.reader.get(&key).map_err(|e| {
+            RaftError::Fatal(Fatal::StorageError(StorageError::from_io_error(
+                ErrorSubject::StateMachine,
+                ErrorVerb::Read,
+                std::io::Error::other(e),
+            )))
+        })),
         Err(e) => Json(Err(e)),
     }
 }
