@@ -115,7 +115,7 @@ impl<'a> Branch<'a> {
     /// Separator key of entry `i` (empty for entry 0).
     #[inline]
     pub fn key(&self, i: usize) -> Result<&'a [u8]> {
-        Ok(&self.slots.cell(i)?[KEY_AT..])
+        self.slots.key(i)
     }
 
     /// Index of the child whose range holds `key`.

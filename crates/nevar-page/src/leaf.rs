@@ -146,10 +146,7 @@ impl<'a> Leaf<'a> {
     /// Key of entry `i`.
     #[inline]
     pub fn key(&self, i: usize) -> Result<&'a [u8]> {
-        let cell = self.slots.cell(i)?;
-        let key_len = u16::from_le_bytes([cell[KEY_LEN_AT], cell[KEY_LEN_AT + 1]]) as usize;
-        cell.get(KEY_AT..KEY_AT + key_len)
-            .ok_or(corrupted(self.slots.no, "leaf key runs past its cell"))
+        self.slots.key(i)
     }
 
     /// Value of entry `i`.

@@ -370,32 +370,43 @@ impl<'a, C: Cells> SlottedMut<'a, C> {
         self.page[at..at + 4].copy_from_slice(&head.to_be_bytes());
     }
 
+    /// The prefix every keyed key shares: the common prefix of the first and last keyed keys
+    /// (all keys in between share it). `None` without a keyed key or with an unreadable one.
+    fn shared_prefix(&self) -> Option<usize> {
+        let v = self.view();
+        let last = v.count.checked_sub(1)?;
+        let (a, b) = (v.key(C::FIRST_KEYED).ok()?, v.key(last).ok()?);
+        Some(common_prefix(a, b).min(u16::MAX as usize))
+    }
+
+    /// Sets the prefix length to `p` and every keyed slot's head to match it.
+    fn set_prefix(&mut self, p: usize) {
+        header_mut(self.page, self.no)
+            .expect("validated at construction")
+            .prefix_len = U16::new(p as u16);
+        for j in C::FIRST_KEYED..self.view().count {
+            let head = self.view().key(j).map_or(0, |k| head_of(k, p));
+            self.set_head(j, head);
+        }
+    }
+
     /// After slot `i` got a new cell: its head, and when it went to either end, a new prefix
     /// length (with every head again if that changed).
     fn settle_insert(&mut self, i: usize) {
-        let (first, v) = (C::FIRST_KEYED, self.view());
+        let v = self.view();
         let (p, count) = (v.prefix_len, v.count);
-        let new_p = if i <= first || i + 1 == count {
-            match (v.key(first), v.key(count - 1)) {
-                (Ok(a), Ok(b)) => common_prefix(a, b).min(u16::MAX as usize),
-                _ => p,
-            }
+        let at_an_end = i <= C::FIRST_KEYED || i + 1 == count;
+        let new_p = if at_an_end {
+            self.shared_prefix()
         } else {
-            p
+            None
         };
-        if new_p == p {
-            let head = v.key(i).map_or(0, |k| head_of(k, p));
-            self.set_head(i, head);
-            return;
-        }
-        let heads: Vec<u32> = (first..count)
-            .map(|j| v.key(j).map_or(0, |k| head_of(k, new_p)))
-            .collect();
-        header_mut(self.page, self.no)
-            .expect("validated at construction")
-            .prefix_len = U16::new(new_p as u16);
-        for (j, head) in (first..).zip(heads) {
-            self.set_head(j, head);
+        match new_p {
+            Some(new_p) if new_p != p => self.set_prefix(new_p),
+            _ => {
+                let head = v.key(i).map_or(0, |k| head_of(k, p));
+                self.set_head(i, head);
+            }
         }
     }
 
@@ -480,19 +491,7 @@ impl<'a, C: Cells> SlottedMut<'a, C> {
             self.set_slot(i, upper);
         }
         self.set_counts(cells.len(), upper);
-        let (first, count) = (C::FIRST_KEYED, cells.len());
-        let v = self.view();
-        let p = match (v.key(first), v.key(count.saturating_sub(1))) {
-            (Ok(a), Ok(b)) if first < count => common_prefix(a, b).min(u16::MAX as usize),
-            _ => 0,
-        };
-        header_mut(self.page, self.no)
-            .expect("validated at construction")
-            .prefix_len = U16::new(p as u16);
-        for j in first..count {
-            let head = self.view().key(j).map_or(0, |k| head_of(k, p));
-            self.set_head(j, head);
-        }
+        self.set_prefix(self.shared_prefix().unwrap_or(0));
         true
     }
 
