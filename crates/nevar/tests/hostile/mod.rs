@@ -3,9 +3,9 @@
 //!
 //! An input is a *mutation program*, not a file: byte 0 picks a base database (closed
 //! cleanly or not), and the rest decodes to up to [`MAX_OPS`] structure-aware edits of it:
-//! page kinds, cell counts, slot offsets, slot key heads and page prefix lengths, branch child pointers (to itself, past the end, to
-//! any page), free-page records naming live pages, meta fields, overflow lengths, copied and
-//! truncated pages, raw flips. Most edits re-seal the page's checksum, so they reach the
+//! page kinds, cell counts, slot offsets, slot key heads and page prefix lengths, branch child
+//! pointers (to itself, past the end, to any page), free-page records naming live pages, meta
+//! fields, overflow lengths, copied and truncated pages, raw flips. Most edits re-seal the page's checksum, so they reach the
 //! structural checks behind it. [`exercise`] then opens the result and runs reads both ways,
 //! a write transaction, `check()` and `stats()`: any outcome is fine except a panic, an abort
 //! or a hang.
@@ -19,6 +19,7 @@ use std::sync::OnceLock;
 
 use nevar::testing::SimulatedDisk;
 use nevar::{Durability, Options};
+use nevar_page::{HEADER_LEN, SLOT_LEN};
 
 pub const PAGE: usize = 4096;
 pub const MAX_OPS: usize = 16;
@@ -31,9 +32,6 @@ const TXN_AT: usize = 16;
 const RUN_PAGES_AT: usize = 24;
 const COUNT_AT: usize = 6;
 const PREFIX_LEN_AT: usize = 30;
-/// Slots after the 32-byte header: a u16 cell offset, then the u32 key head.
-const SLOTS_AT: usize = 32;
-const SLOT_LEN: usize = 6;
 const KIND_BRANCH: u8 = 2;
 const KIND_LEAF: u8 = 3;
 const KIND_OVERFLOW: u8 = 4;
@@ -158,6 +156,15 @@ fn pages_of_kind(image: &[u8], kind: u8) -> Vec<usize> {
     found
 }
 
+/// Leaf and branch pages (see [`pages_of_kind`]).
+fn slotted_pages(image: &[u8]) -> Vec<usize> {
+    [
+        pages_of_kind(image, KIND_LEAF),
+        pages_of_kind(image, KIND_BRANCH),
+    ]
+    .concat()
+}
+
 fn pick(list: &[usize], choice: u16) -> Option<usize> {
     (!list.is_empty()).then(|| list[choice as usize % list.len()])
 }
@@ -168,7 +175,7 @@ fn cell_at(p: &[u8], index: u16) -> Option<usize> {
     if count == 0 {
         return None;
     }
-    let slot = SLOTS_AT + SLOT_LEN * (index % count) as usize;
+    let slot = HEADER_LEN + SLOT_LEN * (index % count) as usize;
     let at = get_u16(p, slot.min(PAGE - 2)) as usize;
     (at + 16 <= PAGE).then_some(at)
 }
@@ -253,16 +260,12 @@ fn apply(image: &mut Vec<u8>, prog: &mut Program<'_>) {
         }
         // A slot offset of a leaf or branch.
         4 => {
-            let list = [
-                pages_of_kind(image, KIND_LEAF),
-                pages_of_kind(image, KIND_BRANCH),
-            ]
-            .concat();
+            let list = slotted_pages(image);
             let (choice, slot, value) = (prog.u16(), prog.u16(), prog.u16());
             if let Some(no) = pick(&list, choice) {
                 let p = page(image, no);
                 let count = get_u16(p, COUNT_AT).max(1);
-                let at = SLOTS_AT + SLOT_LEN * (slot % count) as usize;
+                let at = HEADER_LEN + SLOT_LEN * (slot % count) as usize;
                 if at + 2 <= PAGE {
                     p[at..at + 2].copy_from_slice(&value.to_le_bytes());
                 }
@@ -311,11 +314,7 @@ fn apply(image: &mut Vec<u8>, prog: &mut Program<'_>) {
         // A free-page record naming a live page (or any range).
         8 => {
             let (choice, extent, live, len) = (prog.u16(), prog.u16(), prog.u16(), prog.u32());
-            let live_pages = [
-                pages_of_kind(image, KIND_LEAF),
-                pages_of_kind(image, KIND_BRANCH),
-            ]
-            .concat();
+            let live_pages = slotted_pages(image);
             let target = pick(&live_pages, live).unwrap_or(2) as u64;
             if let Some(no) = pick(&free_tree_leaves(image), choice) {
                 let p = page(image, no);
@@ -391,16 +390,12 @@ fn apply(image: &mut Vec<u8>, prog: &mut Program<'_>) {
         }
         // A slot's key head: any value, one off, or its neighbour's.
         15 => {
-            let list = [
-                pages_of_kind(image, KIND_LEAF),
-                pages_of_kind(image, KIND_BRANCH),
-            ]
-            .concat();
+            let list = slotted_pages(image);
             let (choice, slot, how, value) = (prog.u16(), prog.u16(), prog.u8(), prog.u32());
             if let Some(no) = pick(&list, choice) {
                 let p = page(image, no);
                 let count = get_u16(p, COUNT_AT).max(1);
-                let at = SLOTS_AT + SLOT_LEN * (slot % count) as usize + 2;
+                let at = HEADER_LEN + SLOT_LEN * (slot % count) as usize + 2;
                 if at + SLOT_LEN + 4 <= PAGE {
                     let head = u32::from_be_bytes(p[at..at + 4].try_into().unwrap());
                     let next =
@@ -418,11 +413,7 @@ fn apply(image: &mut Vec<u8>, prog: &mut Program<'_>) {
         }
         // The page prefix length: any value, or one off.
         16 => {
-            let list = [
-                pages_of_kind(image, KIND_LEAF),
-                pages_of_kind(image, KIND_BRANCH),
-            ]
-            .concat();
+            let list = slotted_pages(image);
             let (choice, how, value) = (prog.u16(), prog.u8(), prog.u16());
             if let Some(no) = pick(&list, choice) {
                 let p = page(image, no);
