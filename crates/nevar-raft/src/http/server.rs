@@ -15,9 +15,11 @@ use openraft::raft::{
     AppendEntriesRequest, AppendEntriesResponse, ClientWriteResponse, InstallSnapshotRequest,
     InstallSnapshotResponse, VoteRequest, VoteResponse,
 };
-use openraft::{BasicNode, ErrorSubject, ErrorVerb, Raft, RaftMetrics, StorageError};
+use openraft::{BasicNode, ErrorSubject, ErrorVerb, Raft, RaftMetrics};
 
+use crate::error::storage_error;
 use crate::http::HttpNetwork;
+use crate::store::Described;
 use crate::{KvReader, Request, TypeConfig};
 
 /// What a node needs to start.
@@ -178,10 +180,10 @@ async fn linearizable_read<R: KvRead>(
         // Applied up to the read point: the local state machine answers. A failed read is a
         // storage error of the state machine, never a missing key.
         Ok(_) => Json(app.reader.get(&key).map_err(|e| {
-            RaftError::Fatal(Fatal::StorageError(StorageError::from_io_error(
+            RaftError::Fatal(Fatal::StorageError(storage_error(
                 ErrorSubject::StateMachine,
                 ErrorVerb::Read,
-                std::io::Error::other(e),
+                &Described(e),
             )))
         })),
         Err(e) => Json(Err(e)),
