@@ -21,8 +21,8 @@
 //! entry 0 stands for minus infinity and is not keyed). A slot's `head` is the 4 bytes of its
 //! key after those `p`, big-endian, zero-padded. Heads order like their keys (a smaller head
 //! means a smaller key; equal heads say nothing), so a search runs over the slot array,
-//! reading a cell only to break a tie: one or two cache lines of slots instead of a line per
-//! probe. Keys stay whole in their cells (reads are
+//! reading cells only inside the run of heads equal to the probe's (binary-searched by whole
+//! keys): one or two cache lines of slots instead of a line per probe. Keys stay whole in their cells (reads are
 //! zero-copy), so `p` costs nothing to store. Inserting at either end recomputes `p` as the
 //! common prefix of the first and last keyed keys (all keys in between share it) and, when it
 //! changed, every head; removals keep `p` (still shared by the rest). The search confirms its
@@ -212,27 +212,48 @@ impl<'a, C: Cells> Slotted<'a, C> {
     }
 
     /// The search over heads, or `None` when the keys around its answer refute it.
+    ///
+    /// The heads give the run of slots whose head equals the probe's; a binary search over
+    /// that run's whole keys finds the key or its place (composite keys give long runs: a
+    /// branch over a few tenants has one head per tenant). Each neighbour of the answer
+    /// inside the run was compared whole on the way; one at the run's edge is compared now.
     #[inline]
     fn search_heads(&self, key: &[u8]) -> Result<Option<std::result::Result<usize, usize>>> {
         let (first, count) = (C::FIRST_KEYED, self.count);
         let want = head_of(key, self.prefix_len);
-        let mut i = first + self.slots[first..count].partition_point(|slot| slot_head(slot) < want);
-        // Equal heads say nothing of the order: compare whole keys across them. A key found
-        // smaller leaves `i` past it, so the left neighbour is then known to be smaller.
-        let mut left_smaller = i == first;
-        while i < count && self.head(i) == want {
-            match compare_keys(self.key(i)?, key) {
-                Ordering::Less => (i, left_smaller) = (i + 1, true),
-                Ordering::Equal => return Ok(Some(Ok(i))),
-                Ordering::Greater => {
-                    let fits = left_smaller || self.smaller(i - 1, key)?;
-                    return Ok(fits.then_some(Err(i)));
-                }
+        let run_start =
+            first + self.slots[first..count].partition_point(|slot| slot_head(slot) < want);
+        let run_end = self.run_end(run_start, want);
+        let (mut lo, mut hi) = (run_start, run_end);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            match compare_keys(self.key(mid)?, key) {
+                Ordering::Less => lo = mid + 1,
+                Ordering::Equal => return Ok(Some(Ok(mid))),
+                Ordering::Greater => hi = mid,
             }
         }
-        let fits = (left_smaller || self.smaller(i - 1, key)?)
-            && (i == count || compare_keys(self.key(i)?, key) == Ordering::Greater);
-        Ok(fits.then_some(Err(i)))
+        let left_fits = lo > run_start || lo == first || self.smaller(lo - 1, key)?;
+        let right_fits =
+            lo < run_end || lo == count || compare_keys(self.key(lo)?, key) == Ordering::Greater;
+        Ok((left_fits && right_fits).then_some(Err(lo)))
+    }
+
+    /// The end of the run of slots from `start` whose heads equal `want`: galloping, so a
+    /// run of one (the usual case for random keys) costs one more head.
+    #[inline]
+    fn run_end(&self, start: usize, want: u32) -> usize {
+        let count = self.count;
+        if start == count || self.head(start) != want {
+            return start;
+        }
+        let (mut known, mut step) = (start, 1);
+        while known + step < count && self.head(known + step) == want {
+            known += step;
+            step *= 2;
+        }
+        let bound = (known + step).min(count);
+        known + 1 + self.slots[known + 1..bound].partition_point(|slot| slot_head(slot) == want)
     }
 
     /// Whether the key of slot `i` sorts before `key`.

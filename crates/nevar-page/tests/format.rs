@@ -224,22 +224,65 @@ fn a_damaged_head_or_prefix_length_is_an_error_naming_the_page() {
     }
 }
 
+/// A leaf of four tenants' keys, `org-041t/user-.../p`: the page prefix is `org-041`, so each
+/// tenant's keys share one head and a search runs over whole keys inside each run.
+fn tenants_leaf(page: &mut [u8]) -> Vec<Vec<u8>> {
+    let keys: Vec<Vec<u8>> = (0..4u32)
+        .flat_map(|t| (0..15u32).map(move |u| format!("org-041{t}/user-{:08}/p", u * 7919)))
+        .map(String::into_bytes)
+        .collect();
+    let mut leaf = LeafMut::init(page, 9, 1).unwrap();
+    for k in keys.iter().rev() {
+        let at = leaf.view().search(k).unwrap().unwrap_err();
+        assert!(leaf.insert(at, k, ValueRef::Inline(b"v")));
+    }
+    keys
+}
+
+#[test]
+fn runs_of_equal_heads_are_searched_by_whole_keys() {
+    let mut page = vec![0u8; PS];
+    let keys = tenants_leaf(&mut page);
+    let leaf = Leaf::new(&page, 9).unwrap();
+    leaf.check_heads().unwrap();
+    assert_eq!(header(&page, 9).unwrap().prefix_len.get(), 7);
+    for (i, k) in keys.iter().enumerate() {
+        assert_eq!(leaf.search(k).unwrap(), Ok(i));
+        let mut after = k.clone();
+        after.push(0);
+        assert_eq!(leaf.search(&after).unwrap(), Err(i + 1));
+        let mut before = k.clone();
+        *before.last_mut().unwrap() -= 1;
+        assert_eq!(leaf.search(&before).unwrap(), Err(i));
+    }
+}
+
 /// Every slot's head replaced by values below, equal to and above its neighbours', and the
 /// prefix length by every value up to the key length: each search for a stored key, a key
-/// just after it, or a key outside the prefix either gives the answer of the undamaged page
-/// or a `Corrupted` error naming it, never another position.
+/// just before or after it, or a key outside the prefix either gives the answer of the
+/// undamaged page or a `Corrupted` error naming it, never another position. Run on a page
+/// whose heads all differ and on one with runs of equal heads.
 #[test]
 fn no_damaged_head_or_prefix_length_moves_a_search() {
-    let mut page = vec![0u8; PS];
-    let keys = composite_leaf(&mut page);
+    for build in [composite_leaf, tenants_leaf] {
+        let mut page = vec![0u8; PS];
+        let keys = build(&mut page);
+        damage_never_moves_a_search(&page, &keys);
+    }
+}
+
+fn damage_never_moves_a_search(page: &[u8], keys: &[Vec<u8>]) {
     let mut probes: Vec<Vec<u8>> = vec![b"".to_vec(), b"org-0421/user-".to_vec(), b"zzz".to_vec()];
-    for k in &keys {
+    for k in keys {
         probes.push(k.clone());
         let mut after = k.clone();
         after.push(0);
         probes.push(after);
+        let mut before = k.clone();
+        *before.last_mut().unwrap() -= 1;
+        probes.push(before);
     }
-    let leaf = Leaf::new(&page, 9).unwrap();
+    let leaf = Leaf::new(page, 9).unwrap();
     let truth: Vec<_> = probes.iter().map(|p| leaf.search(p).unwrap()).collect();
     let check = |damaged: &[u8], what: &str| {
         let leaf = Leaf::new(damaged, 9).unwrap();
@@ -252,15 +295,24 @@ fn no_damaged_head_or_prefix_length_moves_a_search() {
         }
     };
     for slot in 0..keys.len() {
-        for head in [0, 0x3030_3030, 0x3030_3439, 0x3434_3434, u32::MAX] {
-            let mut damaged = page.clone();
-            let at = HEADER_LEN + slot * SLOT_LEN + 2;
+        let at = HEADER_LEN + slot * SLOT_LEN + 2;
+        let own = u32::from_be_bytes(page[at..at + 4].try_into().unwrap());
+        for head in [
+            0,
+            0x3030_3030,
+            0x3030_3439,
+            0x3434_3434,
+            u32::MAX,
+            own - 1,
+            own + 1,
+        ] {
+            let mut damaged = page.to_vec();
             damaged[at..at + 4].copy_from_slice(&u32::to_be_bytes(head));
             check(&damaged, &format!("slot {slot} head {head:#x}"));
         }
     }
     for bad in 0..=keys[0].len() as u16 + 1 {
-        let mut damaged = page.clone();
+        let mut damaged = page.to_vec();
         header_mut(&mut damaged, 9).unwrap().prefix_len = bad.into();
         check(&damaged, &format!("prefix length {bad}"));
     }
