@@ -91,7 +91,7 @@ impl FreeList {
                 format!("volatile key {key:?} has no record"),
             );
         }
-        let (txn_free, freed_now, freed_volatile) = self.txn_extents();
+        let (txn_free, freed_now, freed_volatile, freed_unseen) = self.txn_extents();
         let mut earlier: Vec<(Extent, Held)> = records
             .iter()
             .filter(|(_, held)| !matches!(held, Held::Record((txn, _)) if *txn == self.txn_id()))
@@ -100,6 +100,7 @@ impl FreeList {
         earlier.extend(txn_free.iter().map(|&e| (e, Held::FreedInTxn)));
         earlier.extend(freed_now.iter().map(|&e| (e, Held::FreedNow)));
         earlier.extend(freed_volatile.iter().map(|&e| (e, Held::FreedVolatile)));
+        earlier.extend(freed_unseen.iter().map(|&e| (e, Held::FreedVolatile)));
         disjoint_in_range(records, self.high_water())?;
         disjoint_in_range(earlier, self.high_water())
     }

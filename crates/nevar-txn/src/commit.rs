@@ -66,6 +66,16 @@ impl WriteTxn<'_> {
             // Only a durable commit may lower the high-water mark: the file is cut after its sync.
             self.freelist.trim_tail();
         }
+        // From here until the hand-over no meta is written, so the pages freed as unseen stay
+        // unseen; if one was written since this transaction began, they are demoted.
+        let shared = self.shared;
+        let seal = Seal {
+            shared,
+            held: shared.group.seal(self.meta_ceiling),
+        };
+        if !seal.held {
+            self.freelist.demote_unseen();
+        }
         self.change(|store, roots| flush(store, &mut roots.free))?;
         // Debug builds prove the free list before anything is sealed. Not an assertion: a
         // damaged file's free tree can break it, and that is an error, never a panic.
@@ -82,7 +92,10 @@ impl WriteTxn<'_> {
             && self.shared.durable_txn() + 1 == self.txn
             && self.durability == Durability::Immediate;
         let result = self.seal_and_hand_over(clean, &span);
+        // Handed over (the group dropped the seal) or failed before: either way it is over.
+        std::mem::forget(seal);
         if result.is_err() {
+            shared.group.unseal(shared);
             // Pages or the meta may be half-written: refuse further writes until reopened.
             self.shared.broken.store(true, Ordering::SeqCst);
         }
@@ -95,8 +108,7 @@ impl WriteTxn<'_> {
         let runs: Vec<_> = writer.dirty.runs().collect();
         for &(no, count) in &runs {
             let bytes = pager.run_mut(&mut writer.dirty, no, u64::from(count))?;
-            #[cfg(debug_assertions)]
-            check_sealable(bytes, no, count, self.txn);
+            check_sealable(bytes, no, count, self.txn)?;
             seal(bytes, no)?;
         }
         let pages = runs.iter().map(|r| u64::from(r.1)).sum::<u64>();
@@ -126,6 +138,22 @@ impl WriteTxn<'_> {
     }
 }
 
+/// The sync group's promise to write no meta until this commit is handed over
+/// ([`crate::group::SyncGroup::seal`]); dropped on an early return (an error before the
+/// hand-over), it gives the promise back.
+struct Seal<'s> {
+    shared: &'s crate::db::Shared,
+    held: bool,
+}
+
+impl Drop for Seal<'_> {
+    fn drop(&mut self) {
+        if self.held {
+            self.shared.group.unseal(self.shared);
+        }
+    }
+}
+
 /// How many runs of adjacent pages `runs` (first page, pages) make up.
 fn adjacent_runs(mut runs: Vec<(nevar_page::PageNo, u32)>) -> u64 {
     runs.sort_unstable();
@@ -140,36 +168,39 @@ fn adjacent_runs(mut runs: Vec<(nevar_page::PageNo, u32)>) -> u64 {
     count
 }
 
-/// Debug check of a dirty run about to be sealed: a tree page of this transaction, at its own
+/// Checks a dirty run about to be sealed: a tree page of this transaction, at its own
 /// number, one page long unless it is an overflow run of exactly `count` pages. A page that
-/// fails was never initialized (still poison) or was written through a stale number.
-#[cfg(debug_assertions)]
-fn check_sealable(bytes: &[u8], no: nevar_page::PageNo, count: u32, txn: nevar_page::TxnId) {
+/// fails was handed out twice (a damaged free tree naming a page already in use, which a
+/// later write of this transaction then overwrote) or, through a bug, never initialized or
+/// written through a stale number. Either way nothing is sealed and the commit fails: the
+/// last commit stays what readers and recovery see. Seal reads the whole page for its
+/// checksum anyway, so the header costs nothing measurable.
+fn check_sealable(
+    bytes: &[u8],
+    no: nevar_page::PageNo,
+    count: u32,
+    txn: nevar_page::TxnId,
+) -> Result<()> {
     use nevar_page::PageKind;
-    let h = nevar_page::header(bytes, no).expect("a dirty run holds a header");
+    let h = nevar_page::header(bytes, no)?;
     let kind = PageKind::from_byte(h.kind);
-    assert!(
-        matches!(
-            kind,
-            Some(PageKind::Branch | PageKind::Leaf | PageKind::Overflow)
-        ),
-        "dirty page {no}: kind byte {:#x} is no tree page",
-        h.kind
-    );
-    assert_eq!(h.page_no.get(), no, "dirty page {no} names another page");
-    assert_eq!(
-        h.txn_id.get(),
-        txn,
-        "dirty page {no} names another transaction"
-    );
-    let expected = if kind == Some(PageKind::Overflow) {
+    let expected_run = if kind == Some(PageKind::Overflow) {
         count
     } else {
         1
     };
-    assert_eq!(
-        h.run_pages.get(),
-        expected,
-        "dirty page {no}: wrong run length"
-    );
+    let whole = matches!(
+        kind,
+        Some(PageKind::Branch | PageKind::Leaf | PageKind::Overflow)
+    ) && h.page_no.get() == no
+        && h.txn_id.get() == txn
+        && h.run_pages.get() == expected_run;
+    if whole {
+        Ok(())
+    } else {
+        Err(crate::error::corrupted(
+            no,
+            "a page this commit wrote is not a tree page of it (handed out twice?)",
+        ))
+    }
 }
