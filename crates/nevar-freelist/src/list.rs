@@ -75,10 +75,10 @@ pub struct FreeList {
     /// one is handed over, or [`FreeList::demote_unseen`] is called (see `nevar-txn`'s
     /// `SyncGroup::seal`).
     meta_ceiling: TxnId,
-    /// Transactions whose unseen records this list staged itself and so may reuse before
-    /// readers move on: no snapshot anyone can see holds their pages. A reloaded list has
-    /// none and treats those records as volatile.
-    unseen_txns: BTreeSet<TxnId>,
+    /// The unseen records this list staged itself and so may reuse before readers move on:
+    /// no snapshot anyone can see holds their pages. A reloaded list has none and treats
+    /// those records as volatile. Always a subset of the keys of `records`.
+    unseen_keys: BTreeSet<RecordKey>,
     high_water: PageNo,
     /// Newest commit that may still become durable while this transaction is live (its
     /// group is syncing or queued): pages written by it or earlier are not volatile, since a
@@ -113,8 +113,6 @@ impl FreeList {
         self.high_water = high_water;
         self.durable_ceiling = self.horizons.durable;
         self.meta_ceiling = TxnId::MAX;
-        let durable = self.horizons.durable;
-        self.unseen_txns.retain(|&t| t > durable);
         self.txn_free.clear();
         self.freed_now.clear();
         self.freed_volatile.clear();
@@ -179,9 +177,7 @@ impl FreeList {
 
     /// An unseen record this list staged: reusable by any later transaction.
     fn unseen(&self, key: RecordKey) -> bool {
-        key.1 & (VOLATILE | UNSEEN) == VOLATILE | UNSEEN
-            && key.0 < self.txn
-            && self.unseen_txns.contains(&key.0)
+        key.0 < self.txn && self.unseen_keys.contains(&key)
     }
 
     /// Allocates `count` contiguous pages. `segment_end(p)` is the first page past the segment
@@ -209,11 +205,11 @@ impl FreeList {
             .range((both + 1, 0)..)
             .take_while(|k| k.0 <= readers)
             .map(|k| (k, &self.records[k]));
-        let unseen = self.unseen_txns.iter().flat_map(|&t| {
-            self.records
-                .range((t, VOLATILE | UNSEEN)..=(t, u32::MAX))
-                .filter(|(key, _)| key.0 < self.txn)
-        });
+        let unseen = self
+            .unseen_keys
+            .iter()
+            .filter(|k| k.0 < self.txn)
+            .map(|k| (k, &self.records[k]));
         let found = unseen
             .chain(settled)
             .chain(volatile)
@@ -238,6 +234,7 @@ impl FreeList {
     fn remove_record(&mut self, key: RecordKey) {
         self.records.remove(&key);
         self.volatile.remove(&key);
+        self.unseen_keys.remove(&key);
     }
 
     fn set_record(&mut self, key: RecordKey, extents: Vec<Extent>) {
@@ -321,7 +318,10 @@ impl FreeList {
             .collect();
         self.stage_records(VOLATILE | UNSEEN, unseen);
         if self.meta_ceiling != TxnId::MAX {
-            self.unseen_txns.insert(self.txn);
+            let staged = self
+                .records
+                .range((self.txn, VOLATILE | UNSEEN)..=(self.txn, u32::MAX));
+            self.unseen_keys.extend(staged.map(|(k, _)| *k));
         }
     }
 
@@ -406,6 +406,11 @@ impl FreeList {
     /// The set of volatile record keys (for [`FreeList::verify`]).
     pub(crate) fn volatile_keys(&self) -> &BTreeSet<RecordKey> {
         &self.volatile
+    }
+
+    /// The unseen records this list may reuse early (for [`FreeList::verify`]).
+    pub(crate) fn unseen_keys(&self) -> &BTreeSet<RecordKey> {
+        &self.unseen_keys
     }
 
     /// Whether record `key` exists.
