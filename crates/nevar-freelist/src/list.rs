@@ -610,6 +610,39 @@ mod tests {
         assert_eq!(fl.alloc(1, seg), 20, "reusable once commit 5 is durable");
     }
 
+    /// NoSync commits: nothing becomes durable, each commit reuses the last one's unseen
+    /// pages and leaves its own. The trusted keys leave with their records, so they stay few
+    /// (they once grew by one per commit and every allocation walked them).
+    #[test]
+    fn unseen_keys_leave_with_their_records() {
+        let no_readers = Horizons {
+            readers: TxnId::MAX,
+            durable: 1,
+        };
+        let mut fl = FreeList::default();
+        fl.begin(1, no_readers, 100);
+        for txn in 2..200 {
+            fl.begin(txn, no_readers, fl.high_water());
+            fl.metas_written_through(txn - 1);
+            let p = fl.alloc(1, seg);
+            fl.free(p, 1, true, txn);
+            fl.stage();
+            if let Err(e) = fl.verify() {
+                panic!("txn {txn}: {e:?}");
+            }
+            assert!(
+                fl.unseen_keys().len() <= 1,
+                "txn {txn}: {:?}",
+                fl.unseen_keys()
+            );
+        }
+        assert_eq!(
+            fl.high_water(),
+            101,
+            "every commit reused the page before it"
+        );
+    }
+
     /// A list loaded from the file does not know which unseen records it may trust: they are
     /// volatile records, reusable once readers move past them.
     #[test]
