@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use nevar_page::{PageNo, TxnId};
 
-use crate::record::{EXTENTS_PER_RECORD, Extent, RecordKey, UNSEEN, VOLATILE, is_volatile};
+use crate::record::{EXTENTS_PER_RECORD, Extent, RecordKey, VOLATILE, is_volatile};
 
 /// Free-page counts for statistics.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -43,7 +43,6 @@ impl Horizons {
 pub struct FreeMark {
     freed_now: usize,
     freed_volatile: usize,
-    freed_unseen: usize,
 }
 
 /// Mirror of the free tree plus this transaction's changes.
@@ -67,18 +66,6 @@ pub struct FreeList {
     freed_now: Vec<Extent>,
     /// Committed pages freed in this transaction, written after the durable commit.
     freed_volatile: Vec<Extent>,
-    /// Committed pages freed in this transaction, written after `meta_ceiling`: by commits
-    /// that no meta names, which no reader has seen and no recovery can reach.
-    freed_unseen: Vec<Extent>,
-    /// Newest commit a meta named (or is being written for) when this transaction began.
-    /// The sync group writes no meta for a commit between it and this transaction before this
-    /// one is handed over, or [`FreeList::demote_unseen`] is called (see `nevar-txn`'s
-    /// `SyncGroup::seal`).
-    meta_ceiling: TxnId,
-    /// The unseen records this list staged itself and so may reuse before readers move on:
-    /// no snapshot anyone can see holds their pages. A reloaded list has none and treats
-    /// those records as volatile. Always a subset of the keys of `records`.
-    unseen_keys: BTreeSet<RecordKey>,
     high_water: PageNo,
     /// Newest commit that may still become durable while this transaction is live (its
     /// group is syncing or queued): pages written by it or earlier are not volatile, since a
@@ -112,11 +99,9 @@ impl FreeList {
         };
         self.high_water = high_water;
         self.durable_ceiling = self.horizons.durable;
-        self.meta_ceiling = TxnId::MAX;
         self.txn_free.clear();
         self.freed_now.clear();
         self.freed_volatile.clear();
-        self.freed_unseen.clear();
         self.changed.clear();
         self.grow_only = false;
     }
@@ -153,42 +138,9 @@ impl FreeList {
         self.durable_ceiling = self.durable_ceiling.max(txn.min(self.txn - 1));
     }
 
-    /// No meta names a commit after `txn` (the newest one the sync group has written or is
-    /// writing a meta for), and none will be written for one before this transaction is
-    /// handed over unless [`FreeList::demote_unseen`] is called: pages written after it are
-    /// freed as unseen. Called right after [`FreeList::begin`].
-    pub fn metas_written_through(&mut self, txn: TxnId) {
-        self.meta_ceiling = txn;
-    }
-
-    /// The sync group wrote a meta after this transaction began: the pages it freed as unseen
-    /// may be in a durable or visible snapshot after all, so they wait like any committed
-    /// page freed now. Called before the commit stages its frees.
-    pub fn demote_unseen(&mut self) {
-        self.meta_ceiling = TxnId::MAX;
-        let unseen = std::mem::take(&mut self.freed_unseen);
-        self.freed_now.extend(unseen);
-    }
-
-    /// Whether record `key` may be reused now.
-    fn reusable(&self, key: RecordKey) -> bool {
-        self.horizons.reusable(key) || self.unseen(key)
-    }
-
-    /// An unseen record this list staged: reusable by any later transaction.
-    fn unseen(&self, key: RecordKey) -> bool {
-        key.0 < self.txn && self.unseen_keys.contains(&key)
-    }
-
     /// Allocates `count` contiguous pages. `segment_end(p)` is the first page past the segment
     /// holding `p`: a run never crosses it. Order: pages freed in this transaction, then
-    /// unseen records, then reusable records (oldest first), then growth of the file.
-    ///
-    /// Unseen pages come before the rest because they were written after the last meta, so
-    /// the next sync writes them whether or not they are reused: a transaction that takes
-    /// them adds no page to that sync, and their map entries are still writable (no write
-    /// fault). Commits that share one sync then share their path pages instead of each
-    /// dirtying its own.
+    /// reusable records (oldest first), then growth of the file.
     pub fn alloc(&mut self, count: u64, segment_end: impl Fn(PageNo) -> PageNo) -> PageNo {
         if self.grow_only {
             return self.grow(count, &segment_end);
@@ -205,13 +157,7 @@ impl FreeList {
             .range((both + 1, 0)..)
             .take_while(|k| k.0 <= readers)
             .map(|k| (k, &self.records[k]));
-        let unseen = self
-            .unseen_keys
-            .iter()
-            .filter(|k| k.0 < self.txn)
-            .map(|k| (k, &self.records[k]));
-        let found = unseen
-            .chain(settled)
+        let found = settled
             .chain(volatile)
             .find_map(|(key, extents)| find_run(extents, count, &segment_end).map(|i| (*key, i)));
         match found {
@@ -234,7 +180,6 @@ impl FreeList {
     fn remove_record(&mut self, key: RecordKey) {
         self.records.remove(&key);
         self.volatile.remove(&key);
-        self.unseen_keys.remove(&key);
     }
 
     fn set_record(&mut self, key: RecordKey, extents: Vec<Extent>) {
@@ -269,8 +214,6 @@ impl FreeList {
     pub fn free(&mut self, start: PageNo, count: u64, dirty: bool, written: TxnId) {
         if dirty {
             self.txn_free.push((start, count))
-        } else if written > self.meta_ceiling && written < self.txn {
-            self.freed_unseen.push((start, count))
         } else if written > self.durable_ceiling && written < self.txn {
             self.freed_volatile.push((start, count))
         } else {
@@ -283,7 +226,6 @@ impl FreeList {
         FreeMark {
             freed_now: self.freed_now.len(),
             freed_volatile: self.freed_volatile.len(),
-            freed_unseen: self.freed_unseen.len(),
         }
     }
 
@@ -293,7 +235,6 @@ impl FreeList {
         debug_assert!(self.freed_now.len() >= mark.freed_now);
         self.freed_now.truncate(mark.freed_now);
         self.freed_volatile.truncate(mark.freed_volatile);
-        self.freed_unseen.truncate(mark.freed_unseen);
     }
 
     /// Returns pages allocated in this transaction and no longer used by it: reusable now,
@@ -302,27 +243,19 @@ impl FreeList {
         self.txn_free.push((start, count));
     }
 
-    /// Writes this transaction's frees into records `(txn, 0..)`, volatile ones into
-    /// `(txn, VOLATILE | 0..)` and unseen ones into `(txn, VOLATILE | UNSEEN | 0..)`, marking
-    /// changed ones. Pages allocated by this transaction itself are unseen (no meta can name
-    /// them before this commit's): later transactions may reuse them (not this one: it has
-    /// committed nothing yet that could make them safe earlier).
+    /// Writes this transaction's frees into records `(txn, 0..)` and volatile ones into
+    /// `(txn, VOLATILE | 0..)`, marking changed ones. Pages allocated by this transaction
+    /// itself are volatile: they are reusable by later transactions once readers allow (not by
+    /// this one: it has committed nothing yet that could make them safe earlier).
     pub fn stage(&mut self) {
         self.stage_records(0, self.freed_now.clone());
-        self.stage_records(VOLATILE, self.freed_volatile.clone());
-        let unseen: Vec<Extent> = self
-            .freed_unseen
+        let volatile: Vec<Extent> = self
+            .freed_volatile
             .iter()
             .chain(&self.txn_free)
             .copied()
             .collect();
-        self.stage_records(VOLATILE | UNSEEN, unseen);
-        if self.meta_ceiling != TxnId::MAX {
-            let staged = self
-                .records
-                .range((self.txn, VOLATILE | UNSEEN)..=(self.txn, u32::MAX));
-            self.unseen_keys.extend(staged.map(|(k, _)| *k));
-        }
+        self.stage_records(VOLATILE, volatile);
     }
 
     /// Writes `all` as records `(txn, first_seq..)` and drops older ones of that kind.
@@ -343,12 +276,7 @@ impl FreeList {
                 self.changed.insert(key);
             }
         }
-        // Each kind's sequences: settled below VOLATILE, volatile below VOLATILE | UNSEEN.
-        let last_seq = match first_seq {
-            0 => VOLATILE - 1,
-            VOLATILE => (VOLATILE | UNSEEN) - 1,
-            _ => u32::MAX,
-        };
+        let last_seq = first_seq | (VOLATILE - 1);
         let stale: Vec<RecordKey> = self
             .records
             .range((self.txn, first_seq | chunks.len() as u32)..=(self.txn, last_seq))
@@ -377,10 +305,11 @@ impl FreeList {
                 self.high_water = self.txn_free.swap_remove(i).0;
                 continue;
             }
+            let horizons = self.horizons;
             let found = self
                 .records
-                .range(..(self.txn, 0))
-                .filter(|(key, _)| self.reusable(**key))
+                .range(..=(horizons.readers, u32::MAX))
+                .filter(|(key, _)| horizons.reusable(**key))
                 .find_map(|(key, extents)| {
                     extents
                         .iter()
@@ -408,11 +337,6 @@ impl FreeList {
         &self.volatile
     }
 
-    /// The unseen records this list may reuse early (for [`FreeList::verify`]).
-    pub(crate) fn unseen_keys(&self) -> &BTreeSet<RecordKey> {
-        &self.unseen_keys
-    }
-
     /// Whether record `key` exists.
     pub(crate) fn has_record(&self, key: RecordKey) -> bool {
         self.records.contains_key(&key)
@@ -420,13 +344,8 @@ impl FreeList {
 
     /// This transaction's frees: (allocated and freed, freed reachable from the durable
     /// commit, freed written after it).
-    pub(crate) fn txn_extents(&self) -> (&[Extent], &[Extent], &[Extent], &[Extent]) {
-        (
-            &self.txn_free,
-            &self.freed_now,
-            &self.freed_volatile,
-            &self.freed_unseen,
-        )
+    pub(crate) fn txn_extents(&self) -> (&[Extent], &[Extent], &[Extent]) {
+        (&self.txn_free, &self.freed_now, &self.freed_volatile)
     }
 
     /// Free and pending page counts for a transaction that would begin with `horizons`.
@@ -544,130 +463,9 @@ mod tests {
         let records: Vec<_> = fl.records().filter(|(k, _)| k.0 == 2).collect();
         assert_eq!(
             records,
-            vec![
-                (&(2, 0), &vec![(40, 3)]),
-                (&(2, VOLATILE | UNSEEN), &vec![(12, 4)])
-            ],
-            "the skipped tail was never committed: unseen"
+            vec![(&(2, 0), &vec![(40, 3)]), (&(2, VOLATILE), &vec![(12, 4)])],
+            "the skipped tail was never committed: volatile"
         );
-    }
-
-    /// Txn 5 began when the last meta named commit 3, with a reader still at 3: a page
-    /// written by commit 4 (pending, in no meta) is unseen, and the next transaction reuses it
-    /// before any settled page and without waiting for the reader. A page the durable commit
-    /// holds waits.
-    #[test]
-    fn unseen_pages_are_reused_first_and_without_waiting_for_readers() {
-        let reader_at_3 = Horizons {
-            readers: 3,
-            durable: 3,
-        };
-        let mut fl = FreeList::from_records(BTreeMap::from([((1, 0), vec![(50, 1)])]));
-        fl.begin(5, reader_at_3, 100);
-        fl.metas_written_through(3);
-        fl.free(20, 1, false, 4);
-        fl.free(10, 1, false, 2);
-        fl.stage();
-        assert!(fl.verify().is_ok());
-        fl.begin(6, reader_at_3, 100);
-        fl.metas_written_through(3);
-        assert_eq!(fl.alloc(1, seg), 20, "unseen first, past the reader");
-        assert_eq!(fl.alloc(1, seg), 50, "then the settled record");
-        assert_eq!(
-            fl.alloc(1, seg),
-            100,
-            "page 10 waits for commit 5 to be durable"
-        );
-    }
-
-    /// A meta was written after txn 5 began: its unseen pages are demoted and wait for the
-    /// durable commit like any page freed now.
-    #[test]
-    fn demoted_unseen_pages_wait_for_a_durable_commit() {
-        let no_readers = Horizons {
-            readers: TxnId::MAX,
-            durable: 3,
-        };
-        let mut fl = FreeList::default();
-        fl.begin(5, no_readers, 100);
-        fl.metas_written_through(3);
-        fl.free(20, 1, false, 4);
-        fl.demote_unseen();
-        fl.stage();
-        let records: Vec<_> = fl.records().map(|(k, v)| (*k, v.clone())).collect();
-        assert_eq!(records, vec![((5, 0), vec![(20, 1)])]);
-        fl.begin(6, no_readers, 100);
-        fl.metas_written_through(5);
-        assert_eq!(fl.alloc(1, seg), 100);
-        fl.begin(
-            7,
-            Horizons {
-                durable: 5,
-                ..no_readers
-            },
-            101,
-        );
-        assert_eq!(fl.alloc(1, seg), 20, "reusable once commit 5 is durable");
-    }
-
-    /// NoSync commits: nothing becomes durable, each commit reuses the last one's unseen
-    /// pages and leaves its own. The trusted keys leave with their records, so they stay few
-    /// (they once grew by one per commit and every allocation walked them).
-    #[test]
-    fn unseen_keys_leave_with_their_records() {
-        let no_readers = Horizons {
-            readers: TxnId::MAX,
-            durable: 1,
-        };
-        let mut fl = FreeList::default();
-        fl.begin(1, no_readers, 100);
-        for txn in 2..200 {
-            fl.begin(txn, no_readers, fl.high_water());
-            fl.metas_written_through(txn - 1);
-            let p = fl.alloc(1, seg);
-            fl.free(p, 1, true, txn);
-            fl.stage();
-            if let Err(e) = fl.verify() {
-                panic!("txn {txn}: {e:?}");
-            }
-            assert!(
-                fl.unseen_keys().len() <= 1,
-                "txn {txn}: {:?}",
-                fl.unseen_keys()
-            );
-        }
-        assert_eq!(
-            fl.high_water(),
-            101,
-            "every commit reused the page before it"
-        );
-    }
-
-    /// A list loaded from the file does not know which unseen records it may trust: they are
-    /// volatile records, reusable once readers move past them.
-    #[test]
-    fn a_reloaded_list_treats_unseen_records_as_volatile() {
-        let records = BTreeMap::from([((5, VOLATILE | UNSEEN), vec![(20, 1)])]);
-        let mut fl = FreeList::from_records(records);
-        fl.begin(
-            6,
-            Horizons {
-                readers: 3,
-                durable: 3,
-            },
-            100,
-        );
-        fl.metas_written_through(5);
-        assert_eq!(fl.alloc(1, seg), 100, "a reader at 3 may hold it");
-        fl.begin(
-            7,
-            Horizons {
-                readers: TxnId::MAX,
-                durable: 3,
-            },
-            101,
-        );
-        assert_eq!(fl.alloc(1, seg), 20);
     }
 
     /// Pages written after the durable commit (by NoSync commits) are reusable once readers

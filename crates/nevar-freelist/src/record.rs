@@ -29,13 +29,6 @@ pub fn is_volatile(key: RecordKey) -> bool {
     key.1 & VOLATILE != 0
 }
 
-/// Below the top bit, this one marks volatile records whose pages were *unseen* when freed:
-/// written by commits no meta named, so no reader or recovery could reach them (see
-/// `FreeList::free`). On disk they are volatile records like any other (a reopened list
-/// treats them so); in memory, the list that staged them may reuse them without waiting for
-/// readers.
-pub const UNSEEN: u32 = 1 << 30;
-
 /// Most extents in one record (keeps records inline on 4 KiB pages).
 pub const EXTENTS_PER_RECORD: usize = 128;
 const KEY_LEN: usize = 12;

@@ -41,7 +41,7 @@ enum Held {
 impl FreeList {
     /// Checks the index: every extent is non-empty, lies between the meta pages and the
     /// high-water mark and overlaps no other; each record's extents are sorted; the volatile
-    /// key set is exactly the volatile records, and every unseen key names a volatile record. Tests call it after mutating; commits call
+    /// key set is exactly the volatile records. Tests call it after mutating; commits call
     /// it in debug builds. That no live tree holds a free page is the database checker's part
     /// (it sees the trees).
     ///
@@ -91,18 +91,7 @@ impl FreeList {
                 format!("volatile key {key:?} has no record"),
             );
         }
-        if let Some(key) = self
-            .unseen_keys()
-            .iter()
-            .find(|k| !self.has_record(**k) || !is_volatile(**k))
-        {
-            return problem(
-                FreeListFault::Malformed,
-                0,
-                format!("unseen key {key:?} is no volatile record"),
-            );
-        }
-        let (txn_free, freed_now, freed_volatile, freed_unseen) = self.txn_extents();
+        let (txn_free, freed_now, freed_volatile) = self.txn_extents();
         let mut earlier: Vec<(Extent, Held)> = records
             .iter()
             .filter(|(_, held)| !matches!(held, Held::Record((txn, _)) if *txn == self.txn_id()))
@@ -111,7 +100,6 @@ impl FreeList {
         earlier.extend(txn_free.iter().map(|&e| (e, Held::FreedInTxn)));
         earlier.extend(freed_now.iter().map(|&e| (e, Held::FreedNow)));
         earlier.extend(freed_volatile.iter().map(|&e| (e, Held::FreedVolatile)));
-        earlier.extend(freed_unseen.iter().map(|&e| (e, Held::FreedVolatile)));
         disjoint_in_range(records, self.high_water())?;
         disjoint_in_range(earlier, self.high_water())
     }

@@ -66,16 +66,6 @@ impl WriteTxn<'_> {
             // Only a durable commit may lower the high-water mark: the file is cut after its sync.
             self.freelist.trim_tail();
         }
-        // From here until the hand-over no meta is written, so the pages freed as unseen stay
-        // unseen; if one was written since this transaction began, they are demoted.
-        let shared = self.shared;
-        let seal = Seal {
-            shared,
-            held: shared.group.seal(self.meta_ceiling),
-        };
-        if !seal.held {
-            self.freelist.demote_unseen();
-        }
         self.change(|store, roots| flush(store, &mut roots.free))?;
         // Debug builds prove the free list before anything is sealed. Not an assertion: a
         // damaged file's free tree can break it, and that is an error, never a panic.
@@ -92,10 +82,7 @@ impl WriteTxn<'_> {
             && self.shared.durable_txn() + 1 == self.txn
             && self.durability == Durability::Immediate;
         let result = self.seal_and_hand_over(clean, &span);
-        // Handed over (the group dropped the seal) or failed before: either way it is over.
-        std::mem::forget(seal);
         if result.is_err() {
-            shared.group.unseal(shared);
             // Pages or the meta may be half-written: refuse further writes until reopened.
             self.shared.broken.store(true, Ordering::SeqCst);
         }
@@ -135,22 +122,6 @@ impl WriteTxn<'_> {
         writer.cached_freelist = Some(std::mem::take(&mut self.freelist));
         self.done = true;
         Ok(ticket)
-    }
-}
-
-/// The sync group's promise to write no meta until this commit is handed over
-/// ([`crate::group::SyncGroup::seal`]); dropped on an early return (an error before the
-/// hand-over), it gives the promise back.
-struct Seal<'s> {
-    shared: &'s crate::db::Shared,
-    held: bool,
-}
-
-impl Drop for Seal<'_> {
-    fn drop(&mut self) {
-        if self.held {
-            self.shared.group.unseal(self.shared);
-        }
     }
 }
 

@@ -54,8 +54,6 @@ pub struct WriteTxn<'db> {
     pub(crate) savepoints: Savepoints,
     pub(crate) undo: UndoLog,
     pub(crate) done: bool,
-    /// The meta ceiling this transaction's frees were classified against.
-    pub(crate) meta_ceiling: TxnId,
 }
 
 impl<'db> WriteTxn<'db> {
@@ -80,11 +78,8 @@ impl<'db> WriteTxn<'db> {
             None => nevar_freelist::load(&shared.store, &base.free)?,
         };
         freelist.begin(txn, shared.horizons(base.txn), base.high_water);
-        // A group still syncing may make commits up to `base` durable while this one runs;
-        // pages of commits no meta names yet are unseen (see `SyncGroup::seal`).
-        let ceilings = shared.group.ceilings(base.txn);
-        freelist.may_become_durable(ceilings.durable);
-        freelist.metas_written_through(ceilings.meta);
+        // A group still syncing may make commits up to `base` durable while this one runs.
+        freelist.may_become_durable(shared.group.durable_ceiling(base.txn));
         writer.dirty.clear();
         Ok(WriteTxn {
             shared,
@@ -96,7 +91,6 @@ impl<'db> WriteTxn<'db> {
                 trees: Vec::new(),
             },
             freelist,
-            meta_ceiling: ceilings.meta,
             durability: shared.options.durability,
             failed: false,
             savepoints: Savepoints::default(),

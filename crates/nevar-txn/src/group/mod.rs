@@ -48,15 +48,6 @@ use queue::{FailedSync, MetaWrite, Next, Queue};
 /// commit and join it: a few small transactions, about one sync.
 const GATHER: std::time::Duration = std::time::Duration::from_micros(150);
 
-/// The bounds a transaction's frees are classified against (see `FreeList::free`).
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Ceilings {
-    /// Newest commit that may become durable while the transaction runs.
-    pub durable: TxnId,
-    /// Newest commit a meta was written for: pages written after it are unseen.
-    pub meta: TxnId,
-}
-
 struct GroupState {
     queue: Queue,
     /// The write token for the meta pages, which no transaction's `Dirty` ever holds.
@@ -87,30 +78,9 @@ impl SyncGroup {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// What a transaction beginning now from `head` classifies its frees against.
-    pub fn ceilings(&self, head: TxnId) -> Ceilings {
-        let st = self.lock();
-        Ceilings {
-            durable: st.queue.durable_ceiling(head),
-            meta: st.queue.meta_ceiling(),
-        }
-    }
-
-    /// See [`Queue::seal`]; a `true` must be followed by [`SyncGroup::enqueue`] or
-    /// [`SyncGroup::unseal`].
-    pub fn seal(&self, meta_ceiling: TxnId) -> bool {
-        self.lock().queue.seal(meta_ceiling)
-    }
-
-    /// See [`Queue::unseal`]: writes the NoSync meta held back for the sealed writer, if any,
-    /// and wakes committers waiting to lead a sync.
-    pub fn unseal(&self, shared: &Shared) {
-        let mut st = self.lock();
-        if let Some(write) = st.queue.unseal() {
-            // A failure is the NoSync commits' own (and poisons the database), as after a sync.
-            let _ = self.write_unsynced(shared, &mut st, write);
-        }
-        self.landed.notify_all();
+    /// See [`Queue::durable_ceiling`].
+    pub fn durable_ceiling(&self, head: TxnId) -> TxnId {
+        self.lock().queue.durable_ceiling(head)
     }
 
     /// Hands over the commit `snapshot`, whose pages are sealed. Called under the writer lock,

@@ -4,10 +4,7 @@
 //!   the last durable commit (the other slot always still holds it);
 //! - an Immediate `commit()` returns only once the durable meta covers it;
 //! - publication goes forward and never past an Immediate commit that is not durable;
-//! - after a failed sync nobody is told "durable" for a commit the disk does not hold;
-//! - no meta is ever written for a commit between the meta ceiling a sealed commit began
-//!   with and that commit (its unseen pages are reused by the next transaction, so such a
-//!   meta would name overwritten pages); writers also abort after sealing.
+//! - after a failed sync nobody is told "durable" for a commit the disk does not hold.
 //!
 //! Seeded, so a failing schedule replays (`NEVAR_SEED`); `NEVAR_LONG=1` explores more.
 
@@ -43,22 +40,11 @@ struct ModelDisk {
     /// Txns committed with Immediate durability.
     immediate: BTreeSet<TxnId>,
     published: TxnId,
-    /// `(ceiling, txn)` of every sealed commit: no meta may name a commit strictly between.
-    unseen: Vec<(TxnId, TxnId)>,
-    /// Every commit a meta was written for.
-    metas: BTreeSet<TxnId>,
 }
 
 impl ModelDisk {
     fn write_meta(&mut self, write: MetaWrite) {
         assert!(!self.syncing, "a meta write raced a sync");
-        let txn = write.snapshot.txn;
-        assert!(
-            !self.unseen.iter().any(|&(c, t)| c < txn && txn < t),
-            "a meta names commit {txn}, whose pages a sealed commit in {:?} freed as unseen",
-            self.unseen
-        );
-        self.metas.insert(txn);
         let slot = write.slot as usize;
         let other = self.slots[1 - slot];
         assert!(
@@ -123,44 +109,15 @@ fn snapshot(txn: TxnId) -> Snapshot {
 }
 
 impl World {
-    /// One commit, as `commit.rs` and `SyncGroup` do it; `Err` when its sync failed. It
-    /// begins reading the meta ceiling and seals its frees against it before the hand-over;
-    /// with `abort` it gives the seal back instead and commits nothing.
-    fn commit(&self, durability: Durability, abort: bool) -> Result<TxnId, FailedSync> {
+    /// One commit, as `commit.rs` and `SyncGroup` do it; `Err` when its sync failed.
+    fn commit(&self, durability: Durability) -> Result<TxnId, FailedSync> {
         let ticket: Ticket = {
             let mut head = self.writer.lock().unwrap();
-            let txn = *head + 1;
-            let ceiling = self.group.lock().unwrap().meta_ceiling();
-            // The transaction's work: leaders may write metas meanwhile.
-            shuttle::thread::yield_now();
-            let sealed = self.group.lock().unwrap().seal(ceiling);
-            shuttle::thread::yield_now();
-            if abort {
-                if sealed {
-                    let mut queue = self.group.lock().unwrap();
-                    if let Some(write) = queue.unseal() {
-                        let mut disk = self.disk.lock().unwrap();
-                        disk.write_meta(write);
-                        disk.publish(queue.written(write));
-                    }
-                    self.landed.notify_all();
-                }
-                return Ok(*head);
-            }
-            *head = txn;
-            let mut disk = self.disk.lock().unwrap();
+            *head += 1;
+            let txn = *head;
             if durability == Durability::Immediate {
-                disk.immediate.insert(txn);
+                self.disk.lock().unwrap().immediate.insert(txn);
             }
-            if sealed {
-                let named = disk.metas.range(ceiling + 1..txn).next().copied();
-                assert!(
-                    named.is_none(),
-                    "sealed against ceiling {ceiling}, but a meta named {named:?} since"
-                );
-                disk.unseen.push((ceiling, txn));
-            }
-            drop(disk);
             let mut queue = self.group.lock().unwrap();
             let (ticket, write_now) = queue.enqueue(snapshot(txn), durability, false)?;
             if let Some(write) = write_now {
@@ -168,7 +125,6 @@ impl World {
                 disk.write_meta(write);
                 disk.publish(queue.written(write));
             }
-            self.landed.notify_all();
             ticket
         };
         let mut queue = self.group.lock().unwrap();
@@ -252,7 +208,7 @@ fn scenario(threads: u64, commits: u64, fail_sync: Option<u32>) -> impl Fn() + S
                         } else {
                             Durability::Immediate
                         };
-                        if world.commit(durability, (t + 2 * i) % 4 == 3).is_err() {
+                        if world.commit(durability).is_err() {
                             // The database is broken from here on; the thread stops.
                             let disk = world.disk.lock().unwrap();
                             assert!(disk.fail_sync.is_some_and(|f| disk.syncs >= f));

@@ -62,11 +62,6 @@ pub(crate) struct Queue {
     pending: Option<Pending>,
     /// A leader is writing a meta and syncing; nobody else writes a meta meanwhile.
     syncing: bool,
-    /// The newest commit a meta was written (or is being written) for.
-    last_meta: TxnId,
-    /// A writer has sealed its frees against `last_meta` ([`Queue::seal`]) and not yet
-    /// handed its commit over: no meta is written until it does (or gives up).
-    sealed: bool,
     /// Meta slot holding the last durable commit.
     durable_slot: PageNo,
     /// Newest commit on stable storage.
@@ -87,8 +82,6 @@ impl Queue {
         Queue {
             pending: None,
             syncing: false,
-            last_meta: txn,
-            sealed: false,
             durable_slot: slot,
             durable: txn,
             published: txn,
@@ -116,47 +109,9 @@ impl Queue {
         }
     }
 
-    /// The newest commit a meta was written or is being written for: a transaction
-    /// beginning now frees pages written after it as unseen.
-    pub fn meta_ceiling(&self) -> TxnId {
-        self.last_meta
-    }
-
-    /// A writer that began when [`Queue::meta_ceiling`] was `ceiling` is about to stage its
-    /// frees. If no meta was written since, its unseen pages stay unseen: from now until it
-    /// is handed over ([`Queue::enqueue`]) or gives up ([`Queue::unseal`]) no meta is written,
-    /// and after the hand-over the pending snapshot is its own, so no meta ever names a
-    /// commit that still held them. `false` when a meta was written since: the writer demotes
-    /// its unseen pages.
-    pub fn seal(&mut self, ceiling: TxnId) -> bool {
-        if self.last_meta > ceiling {
-            return false;
-        }
-        self.sealed = true;
-        true
-    }
-
-    /// The sealed writer gave up (an abort or an error before the hand-over). Returns the
-    /// NoSync meta that a sync's end held back for it, if nothing is ahead of it now.
-    pub fn unseal(&mut self) -> Option<MetaWrite> {
-        self.sealed = false;
-        if self.failed.is_some() {
-            return None;
-        }
-        match self.pending {
-            Some(p) if !p.needs_sync && !self.syncing => {
-                self.pending = None;
-                Some(self.meta_write(p.snapshot, p.clean))
-            }
-            _ => None,
-        }
-    }
-
     /// The meta write for `snapshot` into the slot that does not hold the last durable
     /// commit.
-    fn meta_write(&mut self, snapshot: Snapshot, clean: bool) -> MetaWrite {
-        debug_assert!(!self.sealed, "no meta while a writer is sealed");
-        self.last_meta = self.last_meta.max(snapshot.txn);
+    fn meta_write(&self, snapshot: Snapshot, clean: bool) -> MetaWrite {
         MetaWrite {
             slot: 1 - self.durable_slot,
             snapshot: Snapshot {
@@ -177,7 +132,6 @@ impl Queue {
         durability: Durability,
         clean: bool,
     ) -> Result<(Ticket, Option<MetaWrite>), FailedSync> {
-        self.sealed = false;
         if let Some(failed) = &self.failed {
             return Err(failed.clone());
         }
@@ -219,7 +173,6 @@ impl Queue {
     /// outnumber what is pending now (several threads commit at once).
     pub fn should_gather(&self) -> bool {
         !self.syncing
-            && !self.sealed
             && self.failed.is_none()
             && self
                 .pending
@@ -235,7 +188,7 @@ impl Queue {
             return Next::Failed(failed.clone());
         }
         match self.pending {
-            Some(p) if p.needs_sync && !self.syncing && !self.sealed => {
+            Some(p) if p.needs_sync && !self.syncing => {
                 self.pending = None;
                 self.syncing = true;
                 self.syncing_commits = p.commits;
@@ -255,9 +208,8 @@ impl Queue {
         self.durable = lead.snapshot.txn;
         self.expected = self.syncing_commits + self.pending.map_or(0, |p| p.commits);
         let published = self.publish(lead.snapshot);
-        // A sealed writer's hand-over takes the NoSync commits along (or `unseal` writes them).
         let follow_up = match self.pending {
-            Some(p) if !p.needs_sync && !self.sealed => {
+            Some(p) if !p.needs_sync => {
                 self.pending = None;
                 Some(self.meta_write(p.snapshot, p.clean))
             }
