@@ -156,13 +156,18 @@ fn composite_leaf(page: &mut [u8]) -> Vec<Vec<u8>> {
     let keys: Vec<Vec<u8>> = (0..60u32)
         .map(|i| format!("org-0421/user-{:08}/p", i * 7).into_bytes())
         .collect();
-    let mut leaf = LeafMut::init(page, 9, 1).unwrap();
     // Middle first, then both ends, so the prefix shrinks and heads are recomputed.
-    for k in keys[30..].iter().chain(keys[..30].iter().rev()) {
+    insert_all(page, keys[30..].iter().chain(keys[..30].iter().rev()));
+    keys
+}
+
+/// Formats `page` as leaf 9 and inserts `keys` in the order given, each where a search puts it.
+fn insert_all<'k>(page: &mut [u8], keys: impl Iterator<Item = &'k Vec<u8>>) {
+    let mut leaf = LeafMut::init(page, 9, 1).unwrap();
+    for k in keys {
         let at = leaf.view().search(k).unwrap().unwrap_err();
         assert!(leaf.insert(at, k, ValueRef::Inline(b"v")));
     }
-    keys
 }
 
 #[test]
@@ -231,11 +236,7 @@ fn tenants_leaf(page: &mut [u8]) -> Vec<Vec<u8>> {
         .flat_map(|t| (0..15u32).map(move |u| format!("org-041{t}/user-{:08}/p", u * 7919)))
         .map(String::into_bytes)
         .collect();
-    let mut leaf = LeafMut::init(page, 9, 1).unwrap();
-    for k in keys.iter().rev() {
-        let at = leaf.view().search(k).unwrap().unwrap_err();
-        assert!(leaf.insert(at, k, ValueRef::Inline(b"v")));
-    }
+    insert_all(page, keys.iter().rev());
     keys
 }
 
