@@ -22,8 +22,8 @@
 //! key after those `p`, big-endian, zero-padded. Heads order like their keys (a smaller head
 //! means a smaller key; equal heads say nothing), so a search runs over the slot array,
 //! reading cells only inside the run of heads equal to the probe's (binary-searched by whole
-//! keys): one or two cache lines of slots instead of a line per probe. Keys stay whole in their cells (reads are
-//! zero-copy), so `p` costs nothing to store. Inserting at either end recomputes `p` as the
+//! keys): one or two cache lines of slots instead of a line per probe. Keys stay whole in
+//! their cells (reads are zero-copy), so `p` costs nothing to store. Inserting at either end recomputes `p` as the
 //! common prefix of the first and last keyed keys (all keys in between share it) and, when it
 //! changed, every head; removals keep `p` (still shared by the rest). The search confirms its
 //! answer with whole keys (see [`Slotted::search`]), so a damaged head or prefix length is an

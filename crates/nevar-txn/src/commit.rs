@@ -175,3 +175,47 @@ fn check_sealable(
         ))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use nevar_page::{PageKind, header_mut};
+
+    use super::check_sealable;
+    use crate::error::Error;
+
+    /// A leaf that txn 7 wrote at page 5, then one thing wrong with it at a time.
+    #[test]
+    fn only_a_whole_tree_page_of_this_commit_is_sealed() {
+        let leaf = || {
+            let mut page = vec![0u8; 4096];
+            header_mut(&mut page, 5).unwrap().init(PageKind::Leaf, 5, 7);
+            page
+        };
+        assert!(check_sealable(&leaf(), 5, 1, 7).is_ok());
+        let refused = |edit: &dyn Fn(&mut nevar_page::PageHeader), count: u32| {
+            let mut page = leaf();
+            edit(header_mut(&mut page, 5).unwrap());
+            matches!(
+                check_sealable(&page, 5, count, 7),
+                Err(Error::Corrupted { page: 5, .. })
+            )
+        };
+        assert!(refused(&|h| h.kind = 0x7, 1), "not a tree page");
+        assert!(
+            refused(&|h| h.page_no = 6.into(), 1),
+            "another page's number"
+        );
+        assert!(
+            refused(&|h| h.txn_id = 6.into(), 1),
+            "another transaction's"
+        );
+        assert!(
+            refused(&|h| h.run_pages = 2.into(), 1),
+            "a leaf of two pages"
+        );
+        assert!(
+            refused(&|h| h.kind = PageKind::Overflow as u8, 3),
+            "an overflow run shorter than its dirty run"
+        );
+    }
+}
