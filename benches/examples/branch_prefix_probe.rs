@@ -9,7 +9,10 @@
 //! (default 1000000 composite).
 
 use nevar::Database;
-use nevar_page::{Branch, HEADER_LEN, Leaf, LeafValue, Meta, PageNo, header, tree_root_from_bytes};
+use nevar_page::{
+    Branch, DEFAULT_PAGE_SIZE, HEADER_LEN, Leaf, LeafValue, Meta, PageNo, TreeRoot, header,
+    tree_root_from_bytes,
+};
 use nevar_testkit::Rng;
 
 /// Totals for one level of branches (level 2 is the leaves' parents).
@@ -80,7 +83,11 @@ fn main() {
     }
     let file = std::fs::read(&path).unwrap();
     let metas: Vec<Meta> = (0..2u64)
-        .filter_map(|no| Meta::read(&file[no as usize * 4096..][..4096], no).ok())
+        // The probe's file has the default page size.
+        .filter_map(|no| {
+            let at = no as usize * DEFAULT_PAGE_SIZE;
+            Meta::read(&file[at..at + DEFAULT_PAGE_SIZE], no).ok()
+        })
         .collect();
     let meta = metas.iter().max_by_key(|m| m.txn_id()).expect("a meta");
     let page_size = meta.fields.page_size.get() as usize;
@@ -91,7 +98,8 @@ fn main() {
     let LeafValue::Inline(value) = leaf.value(0).unwrap() else {
         panic!("an inline catalog value")
     };
-    let root = tree_root_from_bytes(&value[..56]).expect("a tree root");
+    // A raw tree's catalog value is its root descriptor alone.
+    let root = tree_root_from_bytes(&value[..size_of::<TreeRoot>()]).expect("a tree root");
     let depth = root.depth.get();
     let mut stats: Vec<LevelStats> = (0..=depth).map(|_| LevelStats::default()).collect();
     walk(&file, page_size, root.root.get(), depth, &mut stats);

@@ -23,11 +23,11 @@
 //! means a smaller key; equal heads say nothing), so a search runs over the slot array,
 //! reading cells only inside the run of heads equal to the probe's (binary-searched by whole
 //! keys): one or two cache lines of slots instead of a line per probe. Keys stay whole in
-//! their cells (reads are zero-copy), so `p` costs nothing to store. Inserting at either end recomputes `p` as the
-//! common prefix of the first and last keyed keys (all keys in between share it) and, when it
-//! changed, every head; removals keep `p` (still shared by the rest). The search confirms its
-//! answer with whole keys (see [`Slotted::search`]), so a damaged head or prefix length is an
-//! error naming the page, never a wrong position.
+//! their cells (reads are zero-copy), so `p` costs nothing to store. Inserting at either end
+//! recomputes `p` as the common prefix of the first and last keyed keys (all keys in between
+//! share it) and, when it changed, every head; removals keep `p` (still shared by the rest).
+//! The search confirms its answer with whole keys (see [`Slotted::search`]), so a damaged
+//! head or prefix length is an error naming the page, never a wrong position.
 //!
 //! Validation at open checks the header fields against the page size; every cell access checks
 //! its slot offset and, through the kind's cell-length function, that the cell lies inside the

@@ -143,9 +143,9 @@ fn adjacent_runs(mut runs: Vec<(nevar_page::PageNo, u32)>) -> u64 {
 /// number, one page long unless it is an overflow run of exactly `count` pages. A page that
 /// fails was handed out twice (a damaged free tree naming a page already in use, which a
 /// later write of this transaction then overwrote) or, through a bug, never initialized or
-/// written through a stale number. Either way nothing is sealed and the commit fails: the
-/// last commit stays what readers and recovery see. Seal reads the whole page for its
-/// checksum anyway, so the header costs nothing measurable.
+/// written through a stale number. Either way the commit fails before its meta is written,
+/// so the last commit stays what readers and recovery see (runs sealed before it belong to
+/// no meta). The cost is one header read per dirty run, beside the checksum over the run.
 fn check_sealable(
     bytes: &[u8],
     no: nevar_page::PageNo,

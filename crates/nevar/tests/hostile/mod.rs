@@ -1,14 +1,14 @@
 //! The hostile-file harness, shared by the cargo-fuzz target (`fuzz/`) and the corpus replay
 //! test (`tests/hostile_files.rs`).
 //!
-//! An input is a *mutation program*, not a file: byte 0 picks a base database (closed
-//! cleanly or not), and the rest decodes to up to [`MAX_OPS`] structure-aware edits of it:
-//! page kinds, cell counts, slot offsets, slot key heads and page prefix lengths, branch child
-//! pointers (to itself, past the end, to any page), free-page records naming live pages, meta
-//! fields, overflow lengths, copied and truncated pages, raw flips. Most edits re-seal the page's checksum, so they reach the
-//! structural checks behind it. [`exercise`] then opens the result and runs reads both ways,
-//! a write transaction, `check()` and `stats()`: any outcome is fine except a panic, an abort
-//! or a hang.
+//! An input is a *mutation program*, not a file: byte 0 picks a base database (closed cleanly
+//! or not), and the rest decodes to up to [`MAX_OPS`] structure-aware edits of it: page kinds,
+//! cell counts, slot offsets, slot key heads and page prefix lengths, branch child pointers (to
+//! itself, past the end, to any page), free-page records naming live pages, meta fields,
+//! overflow lengths, copied and truncated pages, raw flips. Most edits re-seal the page's
+//! checksum, so they reach the structural checks behind it. [`exercise`] then opens the result
+//! and runs reads both ways, a write transaction, `check()` and `stats()`: any outcome is fine
+//! except a panic, an abort or a hang.
 //!
 //! Programs keep inputs tiny (a corpus of thousands fits in a few hundred KiB) while the
 //! fuzzer still mutates them freely: every byte string decodes to some program.
