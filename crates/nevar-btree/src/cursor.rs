@@ -10,6 +10,17 @@ use crate::node::{Node, load, load_root};
 use crate::store::PageStore;
 use crate::value::read_entry;
 
+/// Cell read-ahead. A scan reads its cells one after another, each in its own cache line of
+/// the page (cells lie in write order, not key order); loaded one by one, every step waits for
+/// its own miss, while prefetched together the misses overlap. A cursor therefore asks the
+/// store to prefetch the cells ahead of it in its leaf in batches: a small one where it lands
+/// (the search just read the slots, and a cursor may stop after one entry), then
+/// [`READ_AHEAD`] at a time; a batch that reaches the leaf's edge also prefetches the start of
+/// the next leaf. Measured in `docs/performance.md` ("Range reads").
+const FIRST_READ_AHEAD: isize = 4;
+/// Cells prefetched per batch once a cursor moves (see [`FIRST_READ_AHEAD`]).
+const READ_AHEAD: isize = 8;
+
 /// One end of a range: the path from the root to a leaf position.
 struct Cursor<'a> {
     /// Branches on the path with the index taken in each, root first.
@@ -19,6 +30,9 @@ struct Cursor<'a> {
     idx: isize,
     /// Depth of the tree (level of the root).
     depth: u32,
+    /// The first position in the direction of travel whose cell has not been prefetched; the
+    /// next read-ahead batch starts when `idx` reaches it.
+    ahead: isize,
 }
 
 /// Where to place a cursor in its leaf after descending.
@@ -71,13 +85,16 @@ impl<'a> Cursor<'a> {
                 Ok(i) | Err(i) => i as isize - 1,
             },
         };
+        let backward = matches!(seek, Seek::Last | Seek::Le(..));
         let mut cursor = Cursor {
             path,
             leaf,
             idx,
             depth: desc.depth,
+            ahead: idx,
         };
-        cursor.settle(store, matches!(seek, Seek::Last | Seek::Le(..)))?;
+        cursor.settle(store, backward)?;
+        cursor.read_ahead(store, backward, FIRST_READ_AHEAD);
         Ok(Some(cursor))
     }
 
@@ -102,12 +119,7 @@ impl<'a> Cursor<'a> {
             let Some((branch, i)) = self.path.last_mut() else {
                 return Ok(false);
             };
-            let next = if backward {
-                i.checked_sub(1)
-            } else {
-                Some(*i + 1).filter(|&n| n < branch.len())
-            };
-            match next {
+            match sibling(branch, *i, backward) {
                 Some(n) => {
                     *i = n;
                     break;
@@ -128,6 +140,7 @@ impl<'a> Cursor<'a> {
                         return Err(corrupted(leaf.page_no(), "empty leaf in a non-empty tree"));
                     }
                     self.idx = if backward { leaf.len() as isize - 1 } else { 0 };
+                    self.ahead = self.idx;
                     self.leaf = leaf;
                     return Ok(true);
                 }
@@ -146,7 +159,64 @@ impl<'a> Cursor<'a> {
 
     fn advance<S: PageStore + ?Sized>(&mut self, store: &'a S, backward: bool) -> Result<()> {
         self.idx += if backward { -1 } else { 1 };
-        self.settle(store, backward)
+        self.settle(store, backward)?;
+        self.read_ahead(store, backward, READ_AHEAD);
+        Ok(())
+    }
+
+    /// Once the cursor has reached the end of the last batch, prefetches the cells of the next
+    /// `n` positions from here in the direction of travel (fewer at the leaf's edge).
+    #[inline]
+    fn read_ahead<S: PageStore + ?Sized>(&mut self, store: &'a S, backward: bool, n: isize) {
+        let (from, to) = if backward {
+            if self.idx > self.ahead {
+                return;
+            }
+            self.ahead = self.idx - n;
+            (self.ahead + 1, self.idx + 1)
+        } else {
+            if self.idx < self.ahead {
+                return;
+            }
+            self.ahead = self.idx + n;
+            (self.idx, self.ahead)
+        };
+        let len = self.leaf.len() as isize;
+        for i in from.max(0)..to.min(len) {
+            if let Some(cell) = self.leaf.cell_start(i as usize) {
+                store.prefetch(cell);
+            }
+        }
+        let reaches_edge = if backward { from <= 0 } else { to >= len };
+        if reaches_edge {
+            self.prefetch_next_leaf(store, backward);
+        }
+    }
+
+    /// Prefetches the start (header and first slots) of the leaf after this one in the
+    /// direction of travel, when it has the same parent: a batch that reaches the leaf's edge
+    /// means the scan may cross, and the crossing would otherwise wait for that page's misses
+    /// one after another.
+    #[inline]
+    fn prefetch_next_leaf<S: PageStore + ?Sized>(&self, store: &'a S, backward: bool) {
+        let Some((parent, i)) = self.path.last() else {
+            return;
+        };
+        if let Some(child) = sibling(parent, *i, backward).and_then(|n| parent.child(n).ok())
+            && let Ok(page) = store.page(child.page)
+        {
+            store.prefetch(page);
+        }
+    }
+}
+
+/// The index of child `i`'s neighbour in `branch` in the direction of travel, if it has one.
+#[inline]
+fn sibling(branch: &Branch<'_>, i: usize, backward: bool) -> Option<usize> {
+    if backward {
+        i.checked_sub(1)
+    } else {
+        Some(i + 1).filter(|&n| n < branch.len())
     }
 }
 
@@ -280,5 +350,138 @@ impl<'a, S: PageStore + ?Sized> Iterator for Range<'a, S> {
 impl<'a, S: PageStore + ?Sized> DoubleEndedIterator for Range<'a, S> {
     fn next_back(&mut self) -> Option<Self::Item> {
         self.next_item(true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::RefCell;
+    use std::collections::HashSet;
+
+    use nevar_page::{LEAF_CELL_FIXED, PageNo};
+
+    use super::*;
+    use crate::{MemStore, insert};
+
+    /// A store that records the addresses it was asked to prefetch.
+    struct Watched {
+        inner: MemStore,
+        prefetched: RefCell<Vec<usize>>,
+    }
+
+    impl PageStore for Watched {
+        fn page_size(&self) -> usize {
+            self.inner.page_size()
+        }
+        fn page(&self, no: PageNo) -> Result<&[u8]> {
+            self.inner.page(no)
+        }
+        fn run(&self, no: PageNo, count: u64) -> Result<&[u8]> {
+            self.inner.run(no, count)
+        }
+        fn prefetch(&self, bytes: &[u8]) {
+            self.prefetched.borrow_mut().push(bytes.as_ptr() as usize);
+        }
+    }
+
+    /// Where the cell of an inline entry starts, from its key.
+    fn cell_of(key: &[u8]) -> usize {
+        key.as_ptr() as usize - LEAF_CELL_FIXED
+    }
+
+    const PS: usize = 4096;
+
+    /// 2,000 entries inserted in scrambled order (so cells lie in write order, not key order),
+    /// in about thirty leaves under one root.
+    fn tree() -> (Watched, TreeDesc) {
+        let mut store = MemStore::new(PS);
+        let mut desc = TreeDesc::default();
+        for i in 0..2000u32 {
+            let k = (i.wrapping_mul(7919) % 2000).to_be_bytes();
+            insert(&mut store, &mut desc, &k, &[7; 100]).unwrap();
+        }
+        assert_eq!(desc.depth, 2, "every leaf has the same parent");
+        let store = Watched {
+            inner: store,
+            prefetched: RefCell::new(Vec::new()),
+        };
+        (store, desc)
+    }
+
+    #[test]
+    fn scans_prefetch_each_cell_and_the_next_leaf_before_reading_them_once() {
+        let (store, desc) = tree();
+        let base = store.inner.page(1).unwrap().as_ptr() as usize - PS;
+        let page_of = |addr: usize| base + (addr - base) / PS * PS;
+        let all: HashSet<usize> = Range::new(&store, &desc, Bound::Unbounded, Bound::Unbounded)
+            .unwrap()
+            .map(|e| cell_of(e.unwrap().0))
+            .collect();
+        assert_eq!(all.len(), 2000);
+        let leaves: HashSet<usize> = all.iter().map(|&c| page_of(c)).collect();
+        for start in (0..2000u32).step_by(37) {
+            for (len, backward) in [
+                (1, false),
+                (3, false),
+                (25, false),
+                (300, false),
+                (25, true),
+            ] {
+                store.prefetched.borrow_mut().clear();
+                let k = start.to_be_bytes();
+                let (lo, hi) = if backward {
+                    (Bound::Unbounded, Bound::Included(&k[..]))
+                } else {
+                    (Bound::Included(&k[..]), Bound::Unbounded)
+                };
+                let mut range = Range::new(&store, &desc, lo, hi).unwrap();
+                let mut read = HashSet::new();
+                let mut entered = HashSet::new();
+                for n in 0..len {
+                    let item = if backward {
+                        range.next_back()
+                    } else {
+                        range.next()
+                    };
+                    let Some(item) = item else { break };
+                    let cell = cell_of(item.unwrap().0);
+                    let prefetched = store.prefetched.borrow();
+                    assert!(
+                        prefetched.contains(&cell),
+                        "start {start}, entry {n} of {len}: read before it was prefetched"
+                    );
+                    let leaf = page_of(cell);
+                    if entered.insert(leaf) && n > 0 {
+                        assert!(
+                            prefetched.contains(&leaf),
+                            "start {start}, entry {n}: entered a leaf not prefetched"
+                        );
+                    }
+                    read.insert(cell);
+                }
+                let prefetched = store.prefetched.borrow();
+                let distinct: HashSet<usize> = prefetched.iter().copied().collect();
+                assert_eq!(
+                    distinct.len(),
+                    prefetched.len(),
+                    "an address prefetched twice"
+                );
+                let (cells, pages): (HashSet<usize>, HashSet<usize>) =
+                    distinct.iter().partition(|a| all.contains(a));
+                assert!(
+                    pages.is_subset(&leaves),
+                    "a prefetch of neither a cell nor a leaf"
+                );
+                let unread = cells.difference(&read).count();
+                assert!(
+                    unread <= READ_AHEAD as usize,
+                    "start {start}, {len} read: {unread} cells prefetched and never read"
+                );
+                assert!(
+                    pages.difference(&entered).count() <= 1,
+                    "start {start}, {len} read: leaves prefetched beyond the next one"
+                );
+            }
+        }
     }
 }

@@ -12,6 +12,10 @@ pub trait PageStore {
     fn page(&self, no: PageNo) -> Result<&[u8]>;
     /// The bytes of the `count` contiguous pages at `no`.
     fn run(&self, no: PageNo, count: u64) -> Result<&[u8]>;
+    /// A hint that `bytes`, part of a page this store lent, will be read soon: a store over
+    /// memory that may not be in the CPU's caches starts loading it. Changes nothing.
+    #[inline]
+    fn prefetch(&self, _bytes: &[u8]) {}
 }
 
 /// Write access for the current write transaction.

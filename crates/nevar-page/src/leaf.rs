@@ -143,6 +143,13 @@ impl<'a> Leaf<'a> {
         self.slots.cell(i)
     }
 
+    /// The page from entry `i`'s cell on, undecoded, for a prefetch hint; `None` if slot `i`
+    /// does not point into the cell area. Reads use [`Self::entry`], which checks the cell.
+    #[inline]
+    pub fn cell_start(&self, i: usize) -> Option<&'a [u8]> {
+        self.slots.cell_start(i)
+    }
+
     /// Key of entry `i`.
     #[inline]
     pub fn key(&self, i: usize) -> Result<&'a [u8]> {

@@ -321,7 +321,7 @@ impl<'a, C: Cells> Slotted<'a, C> {
             return Err(corrupted(self.no, "slot index out of range"));
         };
         let off = slot_offset(slot);
-        if off < self.upper || off >= self.page.len() {
+        if !self.in_cell_area(off) {
             return Err(corrupted(self.no, "cell offset outside cell area"));
         }
         let rest = &self.page[off..];
@@ -329,6 +329,21 @@ impl<'a, C: Cells> Slotted<'a, C> {
             Some(len) if len <= rest.len() => Ok(&rest[..len]),
             _ => Err(corrupted(self.no, "cell runs past the end of the page")),
         }
+    }
+
+    /// The page from cell `i`'s first byte on, without decoding the cell: `None` for a slot
+    /// out of range or an offset outside the cell area. For hints only (a prefetch); reads
+    /// go through [`Self::cell`], which checks the cell's length.
+    #[inline]
+    pub(crate) fn cell_start(&self, i: usize) -> Option<&'a [u8]> {
+        let off = slot_offset(self.slots.get(i)?);
+        self.in_cell_area(off).then(|| &self.page[off..])
+    }
+
+    /// Whether a cell may start at `off`: inside the cell area, below the page's end.
+    #[inline]
+    fn in_cell_area(&self, off: usize) -> bool {
+        off >= self.upper && off < self.page.len()
     }
 
     /// Free bytes between the slot array and the cells.

@@ -7,7 +7,8 @@
 //! locked, grown with `fallocate`, mapped with `mmap`) or [`SimulatedDisk`] (heap memory that can
 //! produce power-loss images for crash tests).
 //!
-//! This is the only nevar crate with `unsafe` code: handing out slices of mapped memory.
+//! This is the only nevar crate with `unsafe` code: handing out slices of mapped memory, and
+//! the CPU's prefetch instruction behind [`prefetch`].
 
 mod dir;
 mod dirty;
@@ -15,6 +16,7 @@ mod error;
 mod faults;
 mod file;
 mod pager;
+mod prefetch;
 pub mod segments;
 mod sim;
 mod sim_dir;
@@ -26,6 +28,7 @@ pub use error::{PagerError, Result};
 pub use faults::{Fault, FaultyStorage, StorageCall};
 pub use file::FileStorage;
 pub use pager::{DEFAULT_SEGMENT_BASE, MAX_GROWTH, MIN_GROWTH, Pager, PagerStats};
+pub use prefetch::prefetch;
 pub use sim::{CrashMode, DiskOp, SimulatedDisk};
 pub use sim_dir::{DirOp, SimulatedDir};
 pub use storage::{Region, Storage};

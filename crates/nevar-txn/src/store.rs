@@ -37,6 +37,11 @@ impl PageStore for ReadStore {
     fn run(&self, no: PageNo, count: u64) -> Result<&[u8]> {
         self.0.run(no, count).map_err(store_err)
     }
+
+    #[inline]
+    fn prefetch(&self, bytes: &[u8]) {
+        nevar_pager::prefetch(bytes);
+    }
 }
 
 /// The writer's store: allocations from the free list, writes only to its dirty pages.
@@ -61,6 +66,11 @@ impl PageStore for WriteStore<'_> {
 
     fn run(&self, no: PageNo, count: u64) -> Result<&[u8]> {
         self.pager.run(no, count).map_err(store_err)
+    }
+
+    #[inline]
+    fn prefetch(&self, bytes: &[u8]) {
+        nevar_pager::prefetch(bytes);
     }
 }
 
