@@ -1,11 +1,11 @@
 //! The fixed 32-byte header at the start of every page.
 //!
 //! ```text
-//!  0        4      5       6        8                16               24          28           30         32
-//!  +--------+------+-------+--------+----------------+----------------+-----------+------------+----------+
-//!  |checksum| kind | flags | count  |    page_no     |     txn_id     | run_pages | cell_bytes |prefix_len|
-//!  |  u32   |  u8  |  u8   |  u16   |      u64       |      u64       |    u32    |    u16     |   u16    |
-//!  +--------+------+-------+--------+----------------+----------------+-----------+------------+----------+
+//!  0        4      5        6       8                16               24          28           30         32
+//!  +--------+------+--------+-------+----------------+----------------+-----------+------------+----------+
+//!  |checksum| kind |head_gap| count |    page_no     |     txn_id     | run_pages | cell_bytes |prefix_len|
+//!  |  u32   |  u8  |   u8   |  u16  |      u64       |      u64       |    u32    |    u16     |   u16    |
+//!  +--------+------+--------+-------+----------------+----------------+-----------+------------+----------+
 //! ```
 //! All integers are little-endian. `checksum` covers every byte of the page (or overflow run)
 //! after itself, so it sits first and needs no zeroing. `count` and `cell_bytes` describe the
@@ -44,8 +44,9 @@ pub struct PageHeader {
     pub checksum: U32,
     /// A [`PageKind`] as its byte.
     pub kind: u8,
-    /// Reserved for per-kind flags; 0 today.
-    pub flags: u8,
+    /// Slotted pages: where the slot heads skip bytes every keyed key shares (the lead and
+    /// gap lengths, see `head.rs`); 0 on other kinds.
+    pub head_gap: u8,
     /// Slotted pages: number of cells.
     pub count: U16,
     /// The page's own number; a page found at another position is misplaced.
@@ -122,7 +123,7 @@ impl PageHeader {
         *self = PageHeader {
             checksum: U32::new(0),
             kind: kind as u8,
-            flags: 0,
+            head_gap: 0,
             count: U16::new(0),
             page_no: U64::new(no),
             txn_id: U64::new(txn),

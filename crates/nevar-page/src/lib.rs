@@ -9,6 +9,7 @@
 mod branch;
 mod checksum;
 mod error;
+mod head;
 mod header;
 mod leaf;
 mod meta;

@@ -37,8 +37,9 @@ use crate::header::{HEADER_LEN, PageKind, PageNo, TxnId, header, header_mut, val
 pub const MAGIC: [u8; 8] = *b"nevar\0db";
 /// The format version this code writes and reads.
 /// Version 2: catalog values of typed trees carry their key and value type names. Version 3:
-/// slots carry key heads and leaf and branch headers a prefix length (`slotted.rs`).
-pub const FORMAT_VERSION: u32 = 3;
+/// slots carry key heads and leaf and branch headers a prefix length (`slotted.rs`). Version 4:
+/// heads may skip a gap of bytes every key of the page shares (`head_gap`, `head.rs`).
+pub const FORMAT_VERSION: u32 = 4;
 /// Meta flag: the database was closed cleanly after this commit.
 pub const META_CLEAN_SHUTDOWN: u8 = 1;
 /// The largest transaction id a meta may carry. Far beyond any real count (2^62 commits are

@@ -19,15 +19,17 @@
 //! **Heads and the page prefix.** The header's `prefix_len` is a length `p` such that every
 //! keyed entry's key starts with the same `p` bytes (those of the first keyed entry; branch
 //! entry 0 stands for minus infinity and is not keyed). A slot's `head` is the 4 bytes of its
-//! key after those `p`, big-endian, zero-padded. Heads order like their keys (a smaller head
+//! key after those `p`, big-endian, zero-padded, skipping the page's head gap if it has one
+//! (bytes no two keys differ in, `head.rs`). Heads order like their keys (a smaller head
 //! means a smaller key; equal heads say nothing), so a search runs over the slot array,
 //! reading cells only inside the run of heads equal to the probe's (binary-searched by whole
 //! keys): one or two cache lines of slots instead of a line per probe. Keys stay whole in
 //! their cells (reads are zero-copy), so `p` costs nothing to store. Inserting at either end
 //! recomputes `p` as the common prefix of the first and last keyed keys (all keys in between
-//! share it) and, when it changed, every head; removals keep `p` (still shared by the rest).
-//! The search confirms its answer with whole keys (see [`Slotted::search`]), so a damaged
-//! head or prefix length is an error naming the page, never a wrong position.
+//! share it) and, when it changed, the gap and every head, as does an insert whose key differs
+//! inside the gap; removals keep both (still true of the rest). The search confirms its answer
+//! with whole keys (see [`Slotted::search`]), so a damaged head, prefix length or gap is an
+//! error naming the page, never a wrong position.
 //!
 //! Validation at open checks the header fields against the page size; every cell access checks
 //! its slot offset and, through the kind's cell-length function, that the cell lies inside the
@@ -39,8 +41,9 @@ use std::marker::PhantomData;
 use zerocopy::little_endian::U16;
 
 use crate::error::{PageError, Result, corrupted};
+use crate::head::{HeadShape, choose, common_prefix};
 use crate::header::{HEADER_LEN, PageKind, PageNo, header, header_mut};
-use crate::order::{compare_keys, word};
+use crate::order::compare_keys;
 
 /// Bytes per slot: the cell offset and the key head.
 pub const SLOT_LEN: usize = 6;
@@ -56,13 +59,6 @@ pub(crate) trait Cells: Copy {
     fn key(cell: &[u8]) -> Option<&[u8]>;
     /// The first slot whose key counts (branch entry 0 stands for minus infinity).
     const FIRST_KEYED: usize;
-}
-
-/// The head of `key` past `prefix_len` bytes: its next 4 bytes, big-endian, zero-padded.
-#[inline]
-pub(crate) fn head_of(key: &[u8], prefix_len: usize) -> u32 {
-    let rest = key.get(prefix_len..).unwrap_or(&[]);
-    (word(rest) >> 32) as u32
 }
 
 /// The head stored in a slot.
@@ -83,11 +79,6 @@ fn slot_array(page: &[u8], count: usize) -> &[[u8; SLOT_LEN]] {
     page[HEADER_LEN..HEADER_LEN + count * SLOT_LEN]
         .as_chunks::<SLOT_LEN>()
         .0
-}
-
-/// Length of the common prefix of `a` and `b`.
-fn common_prefix(a: &[u8], b: &[u8]) -> usize {
-    a.iter().zip(b).take_while(|(x, y)| x == y).count()
 }
 
 /// The size limits a page size implies for keys and cells.
@@ -130,13 +121,15 @@ pub(crate) struct Slotted<'a, C: Cells> {
     pub(crate) no: PageNo,
     pub(crate) count: usize,
     pub(crate) upper: usize,
-    pub(crate) prefix_len: usize,
+    /// How the slot heads are cut from the keys (prefix and gap, see `head.rs`).
+    pub(crate) shape: HeadShape,
     slots: &'a [[u8; SLOT_LEN]],
     cells: PhantomData<C>,
 }
 
-/// Checks the slotted header fields of `page` and returns (count, upper).
-fn validate(page: &[u8], no: PageNo, kind: PageKind) -> Result<(usize, usize, usize)> {
+/// Checks the slotted header fields of `page` and returns (count, upper, head shape).
+#[inline]
+fn validate(page: &[u8], no: PageNo, kind: PageKind) -> Result<(usize, usize, HeadShape)> {
     let h = header(page, no)?;
     if h.kind != kind as u8 {
         return Err(corrupted(no, "unexpected page kind"));
@@ -153,19 +146,20 @@ fn validate(page: &[u8], no: PageNo, kind: PageKind) -> Result<(usize, usize, us
     if cell_bytes > page.len() || lower > page.len() - cell_bytes {
         return Err(corrupted(no, "slot array overlaps cell area"));
     }
-    Ok((count, page.len() - cell_bytes, h.prefix_len.get() as usize))
+    let shape = HeadShape::decode(h.prefix_len.get(), h.head_gap);
+    Ok((count, page.len() - cell_bytes, shape))
 }
 
 impl<'a, C: Cells> Slotted<'a, C> {
     #[inline]
     pub(crate) fn new(page: &'a [u8], no: PageNo) -> Result<Self> {
-        let (count, upper, prefix_len) = validate(page, no, C::KIND)?;
+        let (count, upper, shape) = validate(page, no, C::KIND)?;
         Ok(Slotted {
             page,
             no,
             count,
             upper,
-            prefix_len,
+            shape,
             slots: slot_array(page, count),
             cells: PhantomData,
         })
@@ -186,7 +180,7 @@ impl<'a, C: Cells> Slotted<'a, C> {
     /// The page prefix: the first keyed key's first `prefix_len` bytes (there is a keyed key).
     fn prefix(&self) -> Result<&'a [u8]> {
         self.key(C::FIRST_KEYED)?
-            .get(..self.prefix_len)
+            .get(..self.shape.prefix())
             .ok_or(corrupted(self.no, "prefix length beyond the first key"))
     }
 
@@ -196,9 +190,10 @@ impl<'a, C: Cells> Slotted<'a, C> {
     /// Heads route the search and whole keys confirm it: an exact match compares the whole
     /// key, an insertion point is checked against the keys on both sides. The page prefix is
     /// not read on this path. A key that does not start with it sorts before or after every
-    /// key of the page, and its head means nothing here; the confirmation then fails and
-    /// [`Self::outside_prefix`] places the key by comparing the prefix. Only when that fails
-    /// too do the heads or the prefix length disagree with the keys: damage.
+    /// key of the page, and its head means nothing here, nor does the head of a key without
+    /// the page's gap bytes; the confirmation then fails and [`Self::unrouted`] places the
+    /// key by the prefix or by whole keys. Only when the key has both do the heads, the prefix
+    /// length or the gap disagree with the keys: damage.
     #[inline]
     pub(crate) fn search(&self, key: &[u8]) -> Result<std::result::Result<usize, usize>> {
         let (first, count) = (C::FIRST_KEYED, self.count);
@@ -207,7 +202,7 @@ impl<'a, C: Cells> Slotted<'a, C> {
         }
         match self.search_heads(key)? {
             Some(found) => Ok(found),
-            None => self.outside_prefix(key),
+            None => self.unrouted(key),
         }
     }
 
@@ -220,7 +215,7 @@ impl<'a, C: Cells> Slotted<'a, C> {
     #[inline]
     fn search_heads(&self, key: &[u8]) -> Result<Option<std::result::Result<usize, usize>>> {
         let (first, count) = (C::FIRST_KEYED, self.count);
-        let want = head_of(key, self.prefix_len);
+        let want = self.shape.head(key);
         let run_start =
             first + self.slots[first..count].partition_point(|slot| slot_head(slot) < want);
         let run_end = self.run_end(run_start, want);
@@ -263,15 +258,17 @@ impl<'a, C: Cells> Slotted<'a, C> {
     }
 
     /// Places a key the heads could not: one outside the page prefix goes before or after
-    /// every key. Anything else means the heads or the prefix length are damaged.
+    /// every key, and one without the page's gap bytes is placed by whole keys alone.
+    /// Anything else means the heads, the prefix length or the gap are damaged.
     #[cold]
-    fn outside_prefix(&self, key: &[u8]) -> Result<std::result::Result<usize, usize>> {
-        let (first, count, p) = (C::FIRST_KEYED, self.count, self.prefix_len);
+    fn unrouted(&self, key: &[u8]) -> Result<std::result::Result<usize, usize>> {
+        let (first, count, p) = (C::FIRST_KEYED, self.count, self.shape.prefix());
         let (at, beyond) = match compare_keys(&key[..p.min(key.len())], self.prefix()?) {
             Ordering::Less => (first, first),
             Ordering::Equal if key.len() < p => (first, first),
             Ordering::Greater => (count, count - 1),
-            Ordering::Equal => return Err(self.disagree()),
+            Ordering::Equal if self.agrees_in_gap(key, None)? => return Err(self.disagree()),
+            Ordering::Equal => return self.search_keys(key),
         };
         // The key sorts before the first key or after the last one; check it against that key.
         let order = compare_keys(self.key(beyond)?, key);
@@ -287,27 +284,88 @@ impl<'a, C: Cells> Slotted<'a, C> {
         }
     }
 
+    /// Whether `key` agrees inside the head gap with every keyed key other than slot `skip`:
+    /// with the one that reaches furthest into the gap (all of them agree with it there). A
+    /// neighbour of `skip` that holds the whole gap is that key, found without a scan.
+    fn agrees_in_gap(&self, key: &[u8], skip: Option<usize>) -> Result<bool> {
+        let shape = self.shape;
+        if shape.gap() == 0 {
+            return Ok(true);
+        }
+        let keyed = C::FIRST_KEYED..self.count;
+        let neighbours = skip.map_or([None, None], |i| [i.checked_sub(1), Some(i + 1)]);
+        for j in neighbours
+            .into_iter()
+            .flatten()
+            .filter(|j| keyed.contains(j))
+        {
+            let theirs = self.key(j)?;
+            if shape.in_gap(theirs).len() == shape.gap() {
+                return Ok(shape.agree_in_gap(key, theirs));
+            }
+        }
+        Ok(shape.agree_in_gap(key, self.gap_model(skip)?))
+    }
+
+    /// The keyed key other than slot `skip` that reaches furthest into the head gap (empty
+    /// when none reaches it): keys that do not differ inside the gap all agree with it there.
+    fn gap_model(&self, skip: Option<usize>) -> Result<&'a [u8]> {
+        let shape = self.shape;
+        let mut model: &[u8] = &[];
+        for j in (C::FIRST_KEYED..self.count).filter(|&j| Some(j) != skip) {
+            let theirs = self.key(j)?;
+            if shape.in_gap(theirs).len() > shape.in_gap(model).len() {
+                model = theirs;
+            }
+        }
+        Ok(model)
+    }
+
+    /// A binary search by whole keys alone, for a key whose head means nothing here.
+    fn search_keys(&self, key: &[u8]) -> Result<std::result::Result<usize, usize>> {
+        let (mut lo, mut hi) = (C::FIRST_KEYED, self.count);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            match compare_keys(self.key(mid)?, key) {
+                Ordering::Less => lo = mid + 1,
+                Ordering::Equal => return Ok(Ok(mid)),
+                Ordering::Greater => hi = mid,
+            }
+        }
+        Ok(Err(lo))
+    }
+
     fn disagree(&self) -> PageError {
         corrupted(
             self.no,
-            "slot heads or prefix length disagree with the keys",
+            "slot heads, prefix length or head gap disagree with the keys",
         )
     }
 
-    /// Checks every head and the prefix length against the keys (for `verify`).
+    /// Checks every head, the prefix length and the gap against the keys (for `verify`).
     pub(crate) fn check_heads(&self) -> Result<()> {
         let first = C::FIRST_KEYED;
         if first >= self.count {
             return Ok(());
         }
-        let p = self.prefix_len;
+        let shape = self.shape;
+        if header(self.page, self.no)?.head_gap != shape.gap_byte() {
+            return Err(corrupted(
+                self.no,
+                "head gap byte with a lead or a gap alone",
+            ));
+        }
         let prefix = self.prefix()?;
+        let model = self.gap_model(None)?;
         for i in first..self.count {
             let key = self.key(i)?;
             if !key.starts_with(prefix) {
                 return Err(corrupted(self.no, "a key does not share the page prefix"));
             }
-            if self.head(i) != head_of(key, p) {
+            if !shape.agree_in_gap(key, model) {
+                return Err(corrupted(self.no, "two keys differ inside the head gap"));
+            }
+            if self.head(i) != shape.head(key) {
                 return Err(corrupted(self.no, "a slot head differs from its key"));
             }
         }
@@ -385,17 +443,18 @@ impl<'a, C: Cells> SlottedMut<'a, C> {
         })
     }
 
+    #[inline]
     pub(crate) fn view(&self) -> Slotted<'_, C> {
         let h = header(self.page, self.no).expect("validated at construction");
         let count = h.count.get() as usize;
         let upper = self.page.len() - h.cell_bytes.get() as usize;
-        let prefix_len = h.prefix_len.get() as usize;
+        let shape = HeadShape::decode(h.prefix_len.get(), h.head_gap);
         Slotted {
             page: self.page,
             no: self.no,
             count,
             upper,
-            prefix_len,
+            shape,
             slots: slot_array(self.page, count),
             cells: PhantomData,
         }
@@ -415,34 +474,45 @@ impl<'a, C: Cells> SlottedMut<'a, C> {
         Some(common_prefix(a, b).min(u16::MAX as usize))
     }
 
-    /// Sets the prefix length to `p` and every keyed slot's head to match it.
-    fn set_prefix(&mut self, p: usize) {
-        header_mut(self.page, self.no)
-            .expect("validated at construction")
-            .prefix_len = U16::new(p as u16);
+    /// The head shape for the page's keys when they share `prefix` bytes (`head::choose`).
+    /// An unreadable key counts as empty, which shares no gap.
+    fn shape_for(&self, prefix: usize) -> HeadShape {
+        let v = self.view();
+        choose(
+            prefix,
+            (C::FIRST_KEYED..v.count).map(move |j| v.key(j).unwrap_or(&[])),
+        )
+    }
+
+    /// Sets the head shape and every keyed slot's head to match it.
+    fn set_shape(&mut self, shape: HeadShape) {
+        let h = header_mut(self.page, self.no).expect("validated at construction");
+        h.prefix_len = U16::new(shape.prefix_len());
+        h.head_gap = shape.gap_byte();
         for j in C::FIRST_KEYED..self.view().count {
-            let head = self.view().key(j).map_or(0, |k| head_of(k, p));
+            let head = self.view().key(j).map_or(0, |k| shape.head(k));
             self.set_head(j, head);
         }
     }
 
-    /// After slot `i` got a new cell: its head, and when it went to either end, a new prefix
-    /// length (with every head again if that changed).
+    /// After slot `i` got a new cell: its head; and a new shape, with every head again, when
+    /// the key went to either end and the shared prefix changed, or when it lacks the page's
+    /// gap bytes (compared with a neighbour's, which the insert's search has just read).
     fn settle_insert(&mut self, i: usize) {
         let v = self.view();
-        let (p, count) = (v.prefix_len, v.count);
+        let (shape, count) = (v.shape, v.count);
         let at_an_end = i <= C::FIRST_KEYED || i + 1 == count;
-        let new_p = if at_an_end {
-            self.shared_prefix()
-        } else {
-            None
+        let prefix = match at_an_end {
+            true => self.shared_prefix().unwrap_or(shape.prefix()),
+            false => shape.prefix(),
         };
-        match new_p {
-            Some(new_p) if new_p != p => self.set_prefix(new_p),
-            _ => {
-                let head = v.key(i).map_or(0, |k| head_of(k, p));
-                self.set_head(i, head);
-            }
+        let key = v.key(i).ok();
+        let keeps_gap =
+            shape.gap() == 0 || key.is_some_and(|k| v.agrees_in_gap(k, Some(i)).unwrap_or(false));
+        if prefix != shape.prefix() || !keeps_gap {
+            self.set_shape(self.shape_for(prefix));
+        } else {
+            self.set_head(i, key.map_or(0, |k| shape.head(k)));
         }
     }
 
@@ -503,9 +573,9 @@ impl<'a, C: Cells> SlottedMut<'a, C> {
         }
         self.set_counts(count - 1, upper + len);
         if count - 1 <= C::FIRST_KEYED {
-            header_mut(self.page, self.no)
-                .expect("validated at construction")
-                .prefix_len = U16::new(0);
+            let h = header_mut(self.page, self.no).expect("validated at construction");
+            h.prefix_len = U16::new(0);
+            h.head_gap = HeadShape::plain(0).gap_byte();
         }
         Ok(())
     }
@@ -527,7 +597,7 @@ impl<'a, C: Cells> SlottedMut<'a, C> {
             self.set_slot(i, upper);
         }
         self.set_counts(cells.len(), upper);
-        self.set_prefix(self.shared_prefix().unwrap_or(0));
+        self.set_shape(self.shape_for(self.shared_prefix().unwrap_or(0)));
         true
     }
 

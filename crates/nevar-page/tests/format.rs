@@ -229,24 +229,120 @@ fn a_damaged_head_or_prefix_length_is_an_error_naming_the_page() {
     }
 }
 
-/// A leaf of four tenants' keys, `org-041t/user-.../p`: the page prefix is `org-041`, so each
-/// tenant's keys share one head and a search runs over whole keys inside each run.
+/// A leaf of four tenants' keys, `org-041t/user-00.../p`: the page prefix is `org-041`, and
+/// the heads skip the `/user-00` every key has after the tenant digit.
 fn tenants_leaf(page: &mut [u8]) -> Vec<Vec<u8>> {
+    tenant_keys(page, "")
+}
+
+/// Like [`tenants_leaf`] with the tenant digit written four times, `org-041tttt/user-...`:
+/// nothing after the prefix is shared within 4 bytes, so each tenant's keys share one head
+/// and a search runs over whole keys inside each run.
+fn runs_leaf(page: &mut [u8]) -> Vec<Vec<u8>> {
+    tenant_keys(page, "ttt")
+}
+
+fn tenant_keys(page: &mut [u8], repeat: &str) -> Vec<Vec<u8>> {
     let keys: Vec<Vec<u8>> = (0..4u32)
-        .flat_map(|t| (0..15u32).map(move |u| format!("org-041{t}/user-{:08}/p", u * 7919)))
+        .flat_map(|t| {
+            let tenant = format!("{t}{}", repeat.replace('t', &t.to_string()));
+            (0..15u32).map(move |u| format!("org-041{tenant}/user-{:08}/p", u * 7919))
+        })
         .map(String::into_bytes)
         .collect();
     insert_all(page, keys.iter().rev());
     keys
 }
 
+/// The header's `head_gap` byte: lead in the top two bits, gap length in the low six.
+fn head_gap(lead: u8, gap: usize) -> u8 {
+    (lead << 6) | gap as u8
+}
+
 #[test]
-fn runs_of_equal_heads_are_searched_by_whole_keys() {
+fn heads_skip_the_bytes_every_key_shares_after_the_tenant() {
     let mut page = vec![0u8; PS];
     let keys = tenants_leaf(&mut page);
     let leaf = Leaf::new(&page, 9).unwrap();
     leaf.check_heads().unwrap();
-    assert_eq!(header(&page, 9).unwrap().prefix_len.get(), 7);
+    let h = header(&page, 9).unwrap();
+    assert_eq!(h.prefix_len.get(), 7);
+    assert_eq!(h.head_gap, head_gap(1, "/user-00".len()));
+    // Heads are the tenant digit and the three id digits after the gap: every key has its
+    // own (without the gap, the 4 bytes after the prefix would give one head per tenant).
+    let heads: std::collections::BTreeSet<[u8; 4]> = (0..keys.len())
+        .map(|i| {
+            page[HEADER_LEN + i * SLOT_LEN + 2..][..4]
+                .try_into()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(heads.len(), keys.len());
+    for (i, k) in keys.iter().enumerate() {
+        assert_eq!(leaf.search(k).unwrap(), Ok(i));
+    }
+}
+
+/// Keys with the gap bytes, then keys that differ inside the gap or end before it, inserted
+/// in the middle and at the ends: a key that differs narrows the gap to where it differs
+/// (every head again), one that ends before it or agrees as far as it goes keeps it; each
+/// insert lands where a sorted model puts it, `check_heads` passes after every one, and
+/// searches for keys with and without the gap bytes agree with the model throughout.
+#[test]
+fn a_key_that_differs_inside_the_gap_narrows_it() {
+    let mut page = vec![0u8; PS];
+    let mut model: Vec<Vec<u8>> = tenants_leaf(&mut page);
+    let probes: Vec<Vec<u8>> = [
+        "org-0410/user-",
+        "org-0411/usez",
+        "org-0412/",
+        "org-0413/user-00x",
+        "org-0414",
+        "org-041",
+    ]
+    .iter()
+    .map(|k| k.as_bytes().to_vec())
+    .chain(model.iter().cloned())
+    .collect();
+    // Each key with the gap (lead, length) after it went in: from `/user-00`, to `/use`
+    // (differs in the middle), kept by a key that agrees as far as the gap goes and by one
+    // that ends before it, to `/` (differs, at the end), kept by a key at the start.
+    let inserts = [
+        ("org-0412/usex-7", (1, 4)),
+        ("org-0410/user-01000000/p", (1, 4)),
+        ("org-0411", (1, 4)),
+        ("org-0419/zzz", (1, 1)),
+        ("org-0410", (1, 1)),
+    ];
+    assert_eq!(header(&page, 9).unwrap().head_gap, head_gap(1, 8));
+    for (new, (lead, gap)) in inserts {
+        let new = new.as_bytes().to_vec();
+        let mut leaf = LeafMut::new(&mut page, 9).unwrap();
+        let at = leaf.view().search(&new).unwrap().unwrap_err();
+        assert_eq!(Err(at), model.binary_search(&new), "{new:?}");
+        assert!(leaf.insert(at, &new, ValueRef::Inline(b"v")));
+        model.insert(at, new);
+        assert_eq!(header(&page, 9).unwrap().head_gap, head_gap(lead, gap));
+        let view = Leaf::new(&page, 9).unwrap();
+        view.check_heads().unwrap();
+        for probe in &probes {
+            assert_eq!(
+                view.search(probe).unwrap(),
+                model.binary_search(probe),
+                "{probe:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn runs_of_equal_heads_are_searched_by_whole_keys() {
+    let mut page = vec![0u8; PS];
+    let keys = runs_leaf(&mut page);
+    let leaf = Leaf::new(&page, 9).unwrap();
+    leaf.check_heads().unwrap();
+    let h = header(&page, 9).unwrap();
+    assert_eq!((h.prefix_len.get(), h.head_gap), (7, 0));
     for (i, k) in keys.iter().enumerate() {
         assert_eq!(leaf.search(k).unwrap(), Ok(i));
         let mut after = k.clone();
@@ -258,14 +354,15 @@ fn runs_of_equal_heads_are_searched_by_whole_keys() {
     }
 }
 
-/// Every slot's head replaced by values below, equal to and above its neighbours', and the
-/// prefix length by every value up to the key length: each search for a stored key, a key
-/// just before or after it, or a key outside the prefix either gives the answer of the
-/// undamaged page or a `Corrupted` error naming it, never another position. Run on a page
-/// whose heads all differ and on one with runs of equal heads.
+/// Every slot's head replaced by values below, equal to and above its neighbours', the
+/// prefix length by every value up to the key length, and the head gap byte by every value:
+/// each search for a stored key, a key just before or after it, or a key outside the prefix
+/// or the gap either gives the answer of the undamaged page or a `Corrupted` error naming
+/// it, never another position. Run on a page whose heads all differ, on one whose heads skip
+/// a gap and on one with runs of equal heads.
 #[test]
-fn no_damaged_head_or_prefix_length_moves_a_search() {
-    for build in [composite_leaf, tenants_leaf] {
+fn no_damaged_head_prefix_length_or_gap_moves_a_search() {
+    for build in [composite_leaf, tenants_leaf, runs_leaf] {
         let mut page = vec![0u8; PS];
         let keys = build(&mut page);
         damage_never_moves_a_search(&page, &keys);
@@ -273,7 +370,17 @@ fn no_damaged_head_or_prefix_length_moves_a_search() {
 }
 
 fn damage_never_moves_a_search(page: &[u8], keys: &[Vec<u8>]) {
-    let mut probes: Vec<Vec<u8>> = vec![b"".to_vec(), b"org-0421/user-".to_vec(), b"zzz".to_vec()];
+    let mut probes: Vec<Vec<u8>> = [
+        "",
+        "org-0421/user-",
+        "zzz",
+        "org-0412/usez",
+        "org-0411/user-1",
+        "org-0413",
+    ]
+    .iter()
+    .map(|k| k.as_bytes().to_vec())
+    .collect();
     for k in keys {
         probes.push(k.clone());
         let mut after = k.clone();
@@ -286,7 +393,11 @@ fn damage_never_moves_a_search(page: &[u8], keys: &[Vec<u8>]) {
     let leaf = Leaf::new(page, 9).unwrap();
     let truth: Vec<_> = probes.iter().map(|p| leaf.search(p).unwrap()).collect();
     let check = |damaged: &[u8], what: &str| {
-        let leaf = Leaf::new(damaged, 9).unwrap();
+        let leaf = match Leaf::new(damaged, 9) {
+            Ok(leaf) => leaf,
+            Err(PageError::Corrupted { page: 9, .. }) => return,
+            Err(e) => panic!("{what}: {e}"),
+        };
         for (probe, want) in probes.iter().zip(&truth) {
             match leaf.search(probe) {
                 Ok(found) => assert_eq!(found, *want, "{what}: {probe:?}"),
@@ -316,5 +427,10 @@ fn damage_never_moves_a_search(page: &[u8], keys: &[Vec<u8>]) {
         let mut damaged = page.to_vec();
         header_mut(&mut damaged, 9).unwrap().prefix_len = bad.into();
         check(&damaged, &format!("prefix length {bad}"));
+    }
+    for bad in 0..=u8::MAX {
+        let mut damaged = page.to_vec();
+        header_mut(&mut damaged, 9).unwrap().head_gap = bad;
+        check(&damaged, &format!("head gap {bad:#x}"));
     }
 }
