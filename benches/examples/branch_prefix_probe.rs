@@ -10,8 +10,8 @@
 
 use nevar::Database;
 use nevar_page::{
-    Branch, DEFAULT_PAGE_SIZE, HEADER_LEN, Leaf, LeafValue, Meta, PageNo, TreeRoot, header,
-    tree_root_from_bytes,
+    Branch, DEFAULT_PAGE_SIZE, HEADER_LEN, Leaf, LeafValue, Meta, PageNo, SLOT_LEN, TreeRoot,
+    header, tree_root_from_bytes,
 };
 use nevar_testkit::Rng;
 
@@ -24,6 +24,10 @@ struct LevelStats {
     prefix_bytes: u64,
     separator_bytes: u64,
     freed: u64,
+    /// Pages whose heads skip a gap.
+    with_gap: u64,
+    /// Runs of equal heads among the keyed separators, summed over the pages.
+    head_runs: u64,
 }
 
 fn key(rng: &mut Rng, i: u64, composite: bool) -> Vec<u8> {
@@ -55,6 +59,11 @@ fn walk(file: &[u8], page_size: usize, no: PageNo, level: u32, stats: &mut Vec<L
         .map(|i| b.key(i).unwrap().len() as u64)
         .sum::<u64>();
     s.freed += (b.len() as u64).saturating_sub(2) * p;
+    s.with_gap += u64::from(header(page, no).unwrap().head_gap != 0);
+    let head = |i: usize| &page[HEADER_LEN + i * SLOT_LEN + 2..][..4];
+    s.head_runs += (1..b.len())
+        .filter(|&i| i == 1 || head(i) != head(i - 1))
+        .count() as u64;
     for i in 0..b.len() {
         walk(file, page_size, b.child(i).unwrap().page, level - 1, stats);
     }
@@ -109,16 +118,20 @@ fn main() {
         if composite { "composite" } else { "random" },
         root.leaf_pages.get()
     );
-    println!("level  pages  fan-out  fill  mean separator  mean prefix  bytes freed");
+    println!(
+        "level  pages  fan-out  fill  mean separator  mean prefix  bytes freed  head gap  mean head run"
+    );
     for (level, s) in stats.iter().enumerate().skip(2).rev() {
         println!(
-            "{level:>5} {:>6} {:>8.1} {:>5.0}% {:>15.1} {:>12.1} {:>11.1}%",
+            "{level:>5} {:>6} {:>8.1} {:>5.0}% {:>15.1} {:>12.1} {:>11.1}% {:>8.0}% {:>14.2}",
             s.pages,
             s.entries as f64 / s.pages as f64,
             100.0 * s.used as f64 / (s.pages as f64 * usable),
             s.separator_bytes as f64 / (s.entries - s.pages).max(1) as f64,
             s.prefix_bytes as f64 / s.pages as f64,
             100.0 * s.freed as f64 / s.used.max(1) as f64,
+            100.0 * s.with_gap as f64 / s.pages as f64,
+            (s.entries - s.pages) as f64 / s.head_runs.max(1) as f64,
         );
     }
 }

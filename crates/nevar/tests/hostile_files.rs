@@ -38,6 +38,8 @@ fn classics() -> Vec<(&'static str, Vec<u8>)> {
             vec![base, 15, 0, 0, 3, 0, 1, 0, 0, 0, 0],
         ));
         out.push(("prefix-length-one-too-long", vec![base, 16, 0, 0, 1, 0, 0]));
+        out.push(("head-gap-one-too-long", vec![base, 17, 0, 0, 1, 0]));
+        out.push(("head-gap-lead-alone", vec![base, 17, 0, 0, 2, 0]));
     }
     out
 }
@@ -49,7 +51,7 @@ fn generated(count: usize) -> Vec<Vec<u8>> {
         .map(|_| {
             let mut program = vec![rng.next() as u8 & 1];
             for _ in 0..1 + rng.next() % 6 {
-                program.push((rng.next() % 18) as u8);
+                program.push((rng.next() % 19) as u8);
                 program.extend((0..12).map(|_| rng.next() as u8));
             }
             program

@@ -3,7 +3,7 @@
 //!
 //! An input is a *mutation program*, not a file: byte 0 picks a base database (closed cleanly
 //! or not), and the rest decodes to up to [`MAX_OPS`] structure-aware edits of it: page kinds,
-//! cell counts, slot offsets, slot key heads and page prefix lengths, branch child pointers (to
+//! cell counts, slot offsets, slot key heads, page prefix lengths and head gaps, branch child pointers (to
 //! itself, past the end, to any page), free-page records naming live pages, meta fields,
 //! overflow lengths, copied and truncated pages, raw flips. Most edits re-seal the page's
 //! checksum, so they reach the structural checks behind it. [`exercise`] then opens the result
@@ -27,6 +27,7 @@ pub const MAX_OPS: usize = 16;
 const ITER_LIMIT: usize = 5000;
 
 const KIND_AT: usize = 4;
+const HEAD_GAP_AT: usize = 5;
 const PAGE_NO_AT: usize = 8;
 const TXN_AT: usize = 16;
 const RUN_PAGES_AT: usize = 24;
@@ -226,7 +227,7 @@ pub fn mutate(input: &[u8]) -> Vec<u8> {
 
 fn apply(image: &mut Vec<u8>, prog: &mut Program<'_>) {
     let n = pages(image);
-    match prog.u8() % 18 {
+    match prog.u8() % 19 {
         // A raw flip: the checksum should catch it.
         0 => {
             let (no, at, mask) = (
@@ -424,6 +425,20 @@ fn apply(image: &mut Vec<u8>, prog: &mut Program<'_>) {
                     _ => len.wrapping_sub(1),
                 };
                 p[PREFIX_LEN_AT..PREFIX_LEN_AT + 2].copy_from_slice(&new.to_le_bytes());
+                seal(image, no);
+            }
+        }
+        // The head gap byte: any value, one more, or a lead without a gap.
+        17 => {
+            let list = slotted_pages(image);
+            let (choice, how, value) = (prog.u16(), prog.u8(), prog.u8());
+            if let Some(no) = pick(&list, choice) {
+                let p = page(image, no);
+                p[HEAD_GAP_AT] = match how % 3 {
+                    0 => value,
+                    1 => p[HEAD_GAP_AT].wrapping_add(1),
+                    _ => 0x40,
+                };
                 seal(image, no);
             }
         }
