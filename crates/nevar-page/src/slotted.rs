@@ -475,7 +475,8 @@ impl<'a, C: Cells> SlottedMut<'a, C> {
     }
 
     /// The head shape for the page's keys when they share `prefix` bytes (`head::choose`).
-    /// An unreadable key counts as empty, which shares no gap.
+    /// An unreadable key (damage) counts as empty; its slot's head becomes 0 and
+    /// `check_heads` fails on it.
     fn shape_for(&self, prefix: usize) -> HeadShape {
         let v = self.view();
         choose(
