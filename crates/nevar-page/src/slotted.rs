@@ -349,7 +349,7 @@ impl<'a, C: Cells> Slotted<'a, C> {
             return Ok(());
         }
         let shape = self.shape;
-        if header(self.page, self.no)?.head_gap != shape.gap_byte() {
+        if !shape.is_canonical() {
             return Err(corrupted(
                 self.no,
                 "head gap byte with a lead or a gap alone",
@@ -503,9 +503,10 @@ impl<'a, C: Cells> SlottedMut<'a, C> {
         let v = self.view();
         let (shape, count) = (v.shape, v.count);
         let at_an_end = i <= C::FIRST_KEYED || i + 1 == count;
-        let prefix = match at_an_end {
-            true => self.shared_prefix().unwrap_or(shape.prefix()),
-            false => shape.prefix(),
+        let prefix = if at_an_end {
+            self.shared_prefix().unwrap_or(shape.prefix())
+        } else {
+            shape.prefix()
         };
         let key = v.key(i).ok();
         let keeps_gap =
