@@ -171,11 +171,6 @@ impl<'a> BranchMut<'a> {
         })
     }
 
-    /// Appends an encoded cell; `false` if it does not fit.
-    pub fn push_cell(&mut self, cell: &[u8]) -> bool {
-        self.slots.push(cell)
-    }
-
     /// Points entry `i` at a new child (same separator): the size does not change.
     pub fn set_child(&mut self, i: usize, child: ChildRef) -> Result<()> {
         let off = {
