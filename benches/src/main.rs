@@ -330,6 +330,16 @@ fn run(args: &Args, data: &Pairs, first_turn: usize) -> Results {
     runner.results
 }
 
+/// The phases that time a fixed number of commits, with that number (see `run`): single-insert
+/// commits, 1,000 per phase, and 100,000 entries in batches of 1,000.
+const COMMIT_PHASES: [(&str, u64); 5] = [
+    ("individual writes", 1000),
+    ("durable writes 4 threads", 1000),
+    ("durable writes 16 threads", 1000),
+    ("batch writes", 100),
+    ("nosync writes", 1000),
+];
+
 fn main() {
     let args = parse_args();
     eprintln!(
@@ -347,6 +357,7 @@ fn main() {
         .collect();
     let results = Results::median(&runs);
     print!("{}", results.table(&args.engines));
+    print!("{}", results.commit_rates(&args.engines, &COMMIT_PHASES));
     if runs.len() > 1 {
         print!("{}", Results::spread(&runs));
     }

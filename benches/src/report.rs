@@ -136,6 +136,34 @@ impl Results {
         out
     }
 
+    /// Commits per second for the phases that time a known number of commits: `phases` pairs
+    /// a phase with its commit count. Phases not measured are left out.
+    pub fn commit_rates(&self, engines: &[String], phases: &[(&str, u64)]) -> String {
+        let mut out = String::new();
+        let _ = write!(out, "\n{:<24}", "commits per second");
+        for e in engines {
+            let _ = write!(out, "{e:>12}");
+        }
+        out.push('\n');
+        for &(phase, commits) in phases {
+            if engines.iter().all(|e| self.get(phase, e).is_none()) {
+                continue;
+            }
+            let _ = write!(out, "{phase:<24}");
+            for e in engines {
+                let cell = match self.get(phase, e) {
+                    Some(Measure::Ms(ms)) if ms > 0.0 => {
+                        format!("{:.0}", commits as f64 * 1000.0 / ms)
+                    }
+                    _ => "-".into(),
+                };
+                let _ = write!(out, "{cell:>12}");
+            }
+            out.push('\n');
+        }
+        out
+    }
+
     /// The results as JSON.
     pub fn json(&self, n: usize) -> String {
         let mut out = format!("{{\n  \"records\": {n},\n  \"phases\": [\n");
@@ -260,6 +288,30 @@ impl Results {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn commit_rates_divide_each_phase_commits_by_its_time() {
+        let mut results = Results::default();
+        results.add("individual writes", "nevar", Measure::Ms(250.0));
+        results.add("individual writes", "lmdb", Measure::Ms(500.0));
+        results.add("random reads", "nevar", Measure::Ms(10.0));
+        let engines: Vec<String> = ["nevar", "lmdb", "redb"].map(String::from).to_vec();
+        let table = results.commit_rates(
+            &engines,
+            &[("individual writes", 1000), ("batch writes", 100)],
+        );
+        let row = table
+            .lines()
+            .find(|l| l.starts_with("individual writes"))
+            .expect("a row for the measured phase");
+        let cells: Vec<&str> = row.split_whitespace().skip(2).collect();
+        assert_eq!(cells, ["4000", "2000", "-"]);
+        assert!(
+            !table.contains("batch writes"),
+            "unmeasured phases are left out"
+        );
+        assert!(!table.contains("random reads"), "only the phases asked for");
+    }
 
     #[test]
     fn the_chart_has_one_labelled_row_per_timed_phase() {
