@@ -250,14 +250,15 @@ fn run(args: &Args, data: &Pairs, first_turn: usize) -> Results {
     let mut rng = Rng(0xBE7C_4A11);
     // The base data is always loaded; later phases need it.
     runner.phase("bulk load", |s| time(|| s.engine.write(data, n, true)));
-    let extra = pairs(&mut rng, 1000 + 100_000 + 1000, args.keys, n as u64);
-    let concurrent = pairs(&mut rng, 2000, args.keys, n as u64 + 102_000);
+    let extra_len = COMMITS + BATCH_ENTRIES + COMMITS;
+    let extra = pairs(&mut rng, extra_len, args.keys, n as u64);
+    let concurrent = pairs(&mut rng, 2 * COMMITS, args.keys, (n + extra_len) as u64);
     if wanted("individual writes") {
         runner.phase("individual writes", |s| {
-            time(|| s.engine.write(&extra[..1000], 1, true))
+            time(|| s.engine.write(&extra[..COMMITS], 1, true))
         });
     }
-    for (threads, part) in [(4, &concurrent[..1000]), (16, &concurrent[1000..])] {
+    for (threads, part) in [(4, &concurrent[..COMMITS]), (16, &concurrent[COMMITS..])] {
         let phase = format!("durable writes {threads} threads");
         if wanted(&phase) {
             runner.phase(&phase, |s| threaded_commits(&*s.engine, part, threads));
@@ -265,12 +266,13 @@ fn run(args: &Args, data: &Pairs, first_turn: usize) -> Results {
     }
     if wanted("batch writes") {
         runner.phase("batch writes", |s| {
-            time(|| s.engine.write(&extra[1000..101_000], 1000, true))
+            let batches = &extra[COMMITS..COMMITS + BATCH_ENTRIES];
+            time(|| s.engine.write(batches, BATCH, true))
         });
     }
     if wanted("nosync writes") {
         runner.phase("nosync writes", |s| {
-            time(|| s.engine.write(&extra[101_000..], 1, false))
+            time(|| s.engine.write(&extra[COMMITS + BATCH_ENTRIES..], 1, false))
         });
     }
     if wanted("len()") {
@@ -330,14 +332,19 @@ fn run(args: &Args, data: &Pairs, first_turn: usize) -> Results {
     runner.results
 }
 
-/// The phases that time a fixed number of commits, with that number (see `run`): single-insert
-/// commits, 1,000 per phase, and 100,000 entries in batches of 1,000.
+/// Single-insert commits in each of the individual, threaded and NoSync write phases.
+const COMMITS: usize = 1000;
+/// Entries the batch phase writes, and entries per batch commit.
+const BATCH_ENTRIES: usize = 100_000;
+const BATCH: usize = 1000;
+
+/// The phases that time a fixed number of commits, with that number (see `run`).
 const COMMIT_PHASES: [(&str, u64); 5] = [
-    ("individual writes", 1000),
-    ("durable writes 4 threads", 1000),
-    ("durable writes 16 threads", 1000),
-    ("batch writes", 100),
-    ("nosync writes", 1000),
+    ("individual writes", COMMITS as u64),
+    ("durable writes 4 threads", COMMITS as u64),
+    ("durable writes 16 threads", COMMITS as u64),
+    ("batch writes", (BATCH_ENTRIES / BATCH) as u64),
+    ("nosync writes", COMMITS as u64),
 ];
 
 fn main() {

@@ -110,10 +110,7 @@ impl Results {
     /// The table: one row per phase, one column per engine, then nevar/peer ratios.
     pub fn table(&self, engines: &[String]) -> String {
         let mut out = String::new();
-        let _ = write!(out, "\n{:<24}", "phase");
-        for e in engines {
-            let _ = write!(out, "{e:>12}");
-        }
+        header(&mut out, "phase", engines);
         let _ = writeln!(out, "{:>13}{:>13}", "nevar/lmdb", "nevar/redb");
         for (phase, _) in &self.rows {
             let _ = write!(out, "{phase:<24}");
@@ -140,10 +137,7 @@ impl Results {
     /// a phase with its commit count. Phases not measured are left out.
     pub fn commit_rates(&self, engines: &[String], phases: &[(&str, u64)]) -> String {
         let mut out = String::new();
-        let _ = write!(out, "\n{:<24}", "commits per second");
-        for e in engines {
-            let _ = write!(out, "{e:>12}");
-        }
+        header(&mut out, "commits per second", engines);
         out.push('\n');
         for &(phase, commits) in phases {
             if engines.iter().all(|e| self.get(phase, e).is_none()) {
@@ -282,6 +276,14 @@ impl Results {
             .draw()
             .unwrap();
         root.present().unwrap();
+    }
+}
+
+/// A table's first line up to its engine columns: a blank line, `title`, one column per engine.
+fn header(out: &mut String, title: &str, engines: &[String]) {
+    let _ = write!(out, "\n{title:<24}");
+    for e in engines {
+        let _ = write!(out, "{e:>12}");
     }
 }
 

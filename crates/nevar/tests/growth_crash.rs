@@ -4,9 +4,9 @@
 //! `check()`, and holds the last acknowledged commit (or, at a sync, the one in flight).
 //!
 //! The long mode (`NEVAR_LONG=1`) grows to over 1 GiB with the default 64 MiB segments (five
-//! maps), takes four images per event and images every eighth grow. The CI mode grows to
-//! 128 MiB with 2 MiB segments (seven maps, the same growth steps up to their 2 MiB cap) and
-//! takes one image per event at every grow: each image is a copy of the whole disk that is
+//! maps), takes four images per event and images every eighth grow. The CI mode grows past
+//! 128 MiB (to about 200) with 2 MiB segments (six maps after the first, the same growth steps
+//! up to their 2 MiB cap) and takes one image per event at every grow: each image is a copy of the whole disk that is
 //! opened, checked and read back, so the cost grows with the square of the size, and the
 //! gibibyte run costs minutes.
 //!
@@ -26,6 +26,7 @@ type Model = BTreeMap<u32, u32>;
 const VALUE_LEN: usize = 1 << 20;
 
 /// How far one run grows the file, and how.
+#[derive(Clone, Copy)]
 struct Scale {
     target_bytes: u64,
     segment_bytes: u64,
@@ -127,8 +128,6 @@ fn check_image(image: Vec<u8>, segment_bytes: u64, allowed: &[&Model], what: &st
 #[test]
 fn power_loss_at_every_growth_step_across_segment_maps() {
     let scale = Scale::pick();
-    let (images_per_event, segment_bytes) = (scale.images_per_event, scale.segment_bytes);
-    let grow_stride = scale.grow_stride;
     let disk = SimulatedDisk::new();
     let watch = Arc::new(Mutex::new(Watch::default()));
     {
@@ -145,7 +144,7 @@ fn power_loss_at_every_growth_step_across_segment_maps() {
             }
             if matches!(op, DiskOp::Grow(_)) {
                 w.grows_seen += 1;
-                if (w.grows_seen - 1) % grow_stride != 0 {
+                if (w.grows_seen - 1) % scale.grow_stride != 0 {
                     w.events.push(format!("{op:?} (skipped)"));
                     return;
                 }
@@ -159,13 +158,13 @@ fn power_loss_at_every_growth_step_across_segment_maps() {
                 allowed.extend(w.inflight.clone());
             }
             let allowed: Vec<&Model> = allowed.iter().collect();
-            for i in 0..images_per_event {
+            for i in 0..scale.images_per_event {
                 let mode = [CrashMode::Mixed, CrashMode::DropAll, CrashMode::KeepAll]
                     [((n + i) % 3) as usize];
                 let image = disk2.crash_image(n << 8 | i, mode);
                 check_image(
                     image,
-                    segment_bytes,
+                    scale.segment_bytes,
                     &allowed,
                     &format!("event {n} {op:?} image {i} {mode:?}"),
                 );
@@ -174,24 +173,23 @@ fn power_loss_at_every_growth_step_across_segment_maps() {
         });
     }
     let db = Options::new()
-        .segment_size(segment_bytes)
+        .segment_size(scale.segment_bytes)
         .open_storage(Box::new(disk.clone()))
         .unwrap();
     watch.lock().unwrap().armed = true;
     let mut model = Model::new();
     let mut commit = 0u32;
-    let per_commit = scale.per_commit;
     while disk_len(&disk) < scale.target_bytes + (64 << 20) {
         let mut next = model.clone();
         let mut w = db.begin_write().unwrap();
         {
             let mut t = w.open_tree("t").unwrap();
-            for j in 0..per_commit {
+            for j in 0..scale.per_commit {
                 // Mostly new keys (growth), some overwrites (pages freed and reused).
                 let key = if j % 6 == 5 {
-                    (commit * 7 + j) % (commit * per_commit + 1)
+                    (commit * 7 + j) % (commit * scale.per_commit + 1)
                 } else {
-                    commit * per_commit + j
+                    commit * scale.per_commit + j
                 };
                 t.insert(&key.to_be_bytes(), &value(key, commit)).unwrap();
                 next.insert(key, commit);
