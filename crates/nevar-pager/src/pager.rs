@@ -174,13 +174,14 @@ impl Pager {
         no: PageNo,
         count: u64,
     ) -> Result<&'a mut [u8]> {
-        if dirty.run_len(no).is_none_or(|n| u64::from(n) < count) || !self.writable {
+        if !dirty.writable(no, count) || !self.writable {
             return Err(PagerError::NotWritable { page: no });
         }
         let ptr = self.locate(no, count)?;
         // SAFETY: the range is inside one live mapping (see `run`). The run is in `dirty`, the
         // single writer's token, borrowed mutably for the slice's life, so no other mutable
-        // slice of it exists; no reader can reach it (MVCC invariant).
+        // slice of it exists; no reader can reach it (MVCC invariant: a dirty run, or pages
+        // past the high water every snapshot was taken at, see `Dirty::insert_grown`).
         Ok(unsafe { std::slice::from_raw_parts_mut(ptr, (count << self.page_shift) as usize) })
     }
 

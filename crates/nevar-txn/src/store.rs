@@ -87,11 +87,16 @@ impl PageStoreMut for WriteStore<'_> {
 
     fn alloc(&mut self, count: u64) -> Result<PageNo> {
         let pager = self.pager;
+        let grown_from = self.freelist.high_water();
         let no = self.freelist.alloc(count, |p| pager.segment_end(p));
         self.pager
             .grow_to(self.freelist.high_water())
             .map_err(store_err)?;
-        self.dirty.insert(no, count as u32);
+        if no >= grown_from {
+            self.dirty.insert_grown(no, count as u32);
+        } else {
+            self.dirty.insert(no, count as u32);
+        }
         if self.undo.active {
             self.undo.allocated.push((no, count as u32));
         }
