@@ -106,6 +106,13 @@ unsafe impl Region for MappedRegion {
     fn len(&self) -> usize {
         self.0.len()
     }
+    fn prefault_writable(&self, offset: usize, len: usize) {
+        // Advice only: a kernel before Linux 5.14 refuses it (EINVAL) and the first stores
+        // fault as before.
+        let _ = self
+            .0
+            .advise_range(memmap2::Advice::PopulateWrite, offset, len);
+    }
 }
 
 impl Storage for FileStorage {

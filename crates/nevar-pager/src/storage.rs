@@ -19,6 +19,10 @@ pub unsafe trait Region: Send + Sync {
     fn is_empty(&self) -> bool {
         self.len() == 0
     }
+    /// Advice: the `len` bytes at `offset` (inside the storage's length) are about to be
+    /// written, so their page-table entries may be set up now, in one call, instead of one
+    /// fault per page. Regions without such a facility ignore it.
+    fn prefault_writable(&self, _offset: usize, _len: usize) {}
 }
 
 /// Where a database's bytes live: a real file or a simulated disk.

@@ -212,8 +212,8 @@ fn simulated_disk_crash_images() {
     assert_eq!(pager.page(7).unwrap()[0], 1);
 }
 
-/// The `VmFlags` line of the mapping in `/proc/self/smaps` that contains `addr`.
-fn vm_flags(addr: usize) -> String {
+/// The value of the `field:` line of the mapping in `/proc/self/smaps` that contains `addr`.
+fn smaps_field(addr: usize, field: &str) -> String {
     let smaps = std::fs::read_to_string("/proc/self/smaps").unwrap();
     let mut inside = false;
     for line in smaps.lines() {
@@ -225,11 +225,26 @@ fn vm_flags(addr: usize) -> String {
             )
         {
             inside = (start..end).contains(&addr);
-        } else if inside && let Some(flags) = line.strip_prefix("VmFlags:") {
-            return flags.trim().to_owned();
+        } else if inside
+            && let Some((name, value)) = line.split_once(':')
+            && name == field
+        {
+            return value.trim().to_owned();
         }
     }
-    panic!("no mapping holds {addr:#x}");
+    panic!("no mapping holds {addr:#x} with a {field} line");
+}
+
+/// The `VmFlags` line of the mapping that contains `addr`.
+fn vm_flags(addr: usize) -> String {
+    smaps_field(addr, "VmFlags")
+}
+
+/// Kibibytes of the mapping that contains `addr` that a `field` line of smaps counts
+/// (`Rss`, `Shared_Dirty`, ...).
+fn smaps_kib(addr: usize, field: &str) -> u64 {
+    let value = smaps_field(addr, field);
+    value.trim_end_matches(" kB").parse().unwrap()
 }
 
 /// A writable map gets no readahead (`rr` in smaps), so faults bring in page-sized page-cache
@@ -250,4 +265,37 @@ fn writable_maps_advise_random_access_and_read_only_maps_do_not() {
     let read_only = storage.map(0, 1 << 20).unwrap();
     let flags = vm_flags(read_only.as_ptr() as usize);
     assert!(!flags.split(' ').any(|f| f == "rr"), "{flags}");
+}
+
+/// Growing the file sets up the grown range's page-table entries writable in one call
+/// (`MADV_POPULATE_WRITE`), so the writer's first store to each fresh page takes no fault. The
+/// bytes read as zeros, and pages below the old end keep what was written to them.
+#[test]
+fn growth_prefaults_the_grown_pages_writable() {
+    let dir = tempfile::tempdir().unwrap();
+    let pager = Pager::new(
+        Box::new(FileStorage::open(&dir.path().join("db")).unwrap()),
+        PS,
+        64 << 20,
+    )
+    .unwrap();
+    pager.grow_to(1).unwrap();
+    let first = pager.file_pages();
+    let mut dirty = Dirty::new();
+    dirty.insert(2, 1);
+    pager.page_mut(&mut dirty, 2).unwrap().fill(0x5A);
+    let base = pager.page(0).unwrap().as_ptr() as usize;
+    let before = smaps_kib(base, "Shared_Dirty") + smaps_kib(base, "Private_Dirty");
+
+    pager.grow_to(first + 1).unwrap();
+    let grown = pager.file_pages() - first;
+    assert!(grown >= 256, "a growth step is at least 1 MiB");
+    let after = smaps_kib(base, "Shared_Dirty") + smaps_kib(base, "Private_Dirty");
+    assert!(
+        after >= before + grown * PS as u64 / 1024,
+        "grown {grown} pages, dirty resident {before} kB -> {after} kB"
+    );
+    assert!(pager.page(2).unwrap().iter().all(|&b| b == 0x5A));
+    let fresh = pager.run(first, grown).unwrap();
+    assert!(fresh.iter().all(|&b| b == 0));
 }
