@@ -108,10 +108,14 @@ unsafe impl Region for MappedRegion {
     }
     fn prefault_writable(&self, offset: usize, len: usize) {
         // Advice only: a kernel before Linux 5.14 refuses it (EINVAL) and the first stores
-        // fault as before.
+        // fault as before. Bytes past the file's end (a shrink since) fail with EFAULT, not a
+        // signal, and existing pages keep their bytes.
         let _ = self
             .0
             .advise_range(memmap2::Advice::PopulateWrite, offset, len);
+    }
+    fn prefaults(&self) -> bool {
+        true
     }
 }
 

@@ -5,7 +5,8 @@
 //! and never unmaps while the pager lives, so a slice handed to a reader stays valid for the
 //! reader's whole life. Memory comes from a [`Storage`] backend: [`FileStorage`] (a real file,
 //! locked, grown with `fallocate`, mapped with `mmap`) or [`SimulatedDisk`] (heap memory that can
-//! produce power-loss images for crash tests).
+//! produce power-loss images for crash tests). A pager whose file grows starts one thread,
+//! which prefaults each growth step writable ahead of the writer, and joins it when it drops.
 //!
 //! This is the only nevar crate with `unsafe` code: handing out slices of mapped memory, and
 //! the CPU's prefetch instruction behind [`prefetch`].
@@ -16,6 +17,7 @@ mod error;
 mod faults;
 mod file;
 mod pager;
+mod prefault;
 mod prefetch;
 pub mod segments;
 mod sim;

@@ -1,11 +1,12 @@
 //! Page numbers to memory, growth, sync.
 
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use crate::PageNo;
 use crate::dirty::Dirty;
 use crate::error::{PagerError, Result};
+use crate::prefault::{PrefaultJob, Prefaulter};
 use crate::segments::{Geometry, MAX_SEGMENTS};
 use crate::storage::{Region, Storage};
 
@@ -41,13 +42,15 @@ pub struct PagerStats {
 /// - `file_pages` only counts pages backed by the storage, so a checked access never faults.
 /// - No mutable page is handed out over a read-only storage (`writable` is false).
 pub struct Pager {
+    /// First field, so it drops (joining its thread) before the mappings and the storage.
+    prefaulter: Prefaulter,
     storage: Box<dyn Storage>,
     writable: bool,
     page_size: usize,
     page_shift: u32,
     geometry: Geometry,
     segments: [AtomicPtr<u8>; MAX_SEGMENTS],
-    regions: Mutex<Vec<Box<dyn Region>>>,
+    regions: Mutex<Vec<Arc<dyn Region>>>,
     file_pages: AtomicU64,
     syncs: AtomicU64,
     grows: AtomicU64,
@@ -60,6 +63,7 @@ impl Pager {
         assert!(page_size.is_power_of_two() && segment_base >= page_size as u64);
         let len = storage.len()?;
         let pager = Pager {
+            prefaulter: Prefaulter::default(),
             writable: storage.writable(),
             storage,
             page_size,
@@ -203,7 +207,7 @@ impl Pager {
                 .map_err(|_| PagerError::TooLarge { pages })?;
             let region = self.storage.map(self.geometry.start(k), len)?;
             self.segments[k].store(region.as_ptr(), Ordering::Release);
-            regions.push(region);
+            regions.push(Arc::from(region));
             tracing::debug!(segment = k, bytes = len, "mapped segment");
         }
         Ok(())
@@ -228,17 +232,10 @@ impl Pager {
         Ok(())
     }
 
-    /// Prefaults the grown bytes `[from, to)` writable, segment by segment.
-    ///
-    /// Why: a writer copies pages into fresh pages at the file's end (a bulk load takes nearly
-    /// all of its pages there), and the first store to each took a write fault: a trap, a
-    /// page-cache folio allocated and zeroed, `page_mkwrite`, the entry. One
-    /// `MADV_POPULATE_WRITE` per growth step does that work in a loop inside the kernel,
-    /// without a trap per page: 1M random keys' bulk load 1,364 -> 1,255 ms, median of 10
-    /// alternating pairs (`docs/performance.md`). The cost: the zeroed pages are dirty, so the
-    /// next sync writes the whole step (at most [`MAX_GROWTH`]) once; durable commits showed no
-    /// change. Nobody reads the range yet (`file_pages` still ends before it), and the advice
-    /// changes no byte.
+    /// Has the grown bytes `[from, to)` prefaulted writable, segment by segment, by the
+    /// prefault thread (see `prefault.rs` for why and why it is sound). It does not wait: the
+    /// writer starts on the step's first pages while the thread runs ahead of it. Nobody reads
+    /// the range yet (`file_pages` still ends before it), and the advice changes no byte.
     fn prefault(&self, from: u64, to: u64) {
         let regions = self.regions.lock().expect("pager lock");
         let mut at = from;
@@ -246,9 +243,21 @@ impl Pager {
             let k = self.geometry.segment_of(at);
             let end = to.min(self.geometry.end(k));
             let start = self.geometry.start(k);
-            regions[k].prefault_writable((at - start) as usize, (end - at) as usize);
+            if regions[k].prefaults() {
+                self.prefaulter.submit(PrefaultJob {
+                    region: Arc::clone(&regions[k]),
+                    offset: (at - start) as usize,
+                    len: (end - at) as usize,
+                });
+            }
             at = end;
         }
+    }
+
+    /// Blocks until the prefault of every growth step so far has run (for tests that look at
+    /// the page tables).
+    pub fn wait_prefaulted(&self) {
+        self.prefaulter.wait_idle();
     }
 
     /// Shrinks the file to `pages` pages. The caller guarantees no snapshot can reach a page at

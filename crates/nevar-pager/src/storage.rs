@@ -19,10 +19,18 @@ pub unsafe trait Region: Send + Sync {
     fn is_empty(&self) -> bool {
         self.len() == 0
     }
-    /// Advice: the `len` bytes at `offset` (inside the storage's length) are about to be
-    /// written, so their page-table entries may be set up now, in one call, instead of one
-    /// fault per page. Regions without such a facility ignore it.
+    /// Advice: the `len` bytes at `offset` (inside the storage's length when it was given) are
+    /// about to be written, so their page-table entries may be set up now, in one call, instead
+    /// of one fault per page. The pager gives it from a thread of its own, while the writer may
+    /// already store to the same bytes and the storage may have shrunk since: it must change no
+    /// byte and must not fault past the storage's end. Regions without such a facility ignore
+    /// it.
     fn prefault_writable(&self, _offset: usize, _len: usize) {}
+    /// Whether [`prefault_writable`](Region::prefault_writable) does anything, so that the
+    /// pager starts no thread for a region that ignores it.
+    fn prefaults(&self) -> bool {
+        false
+    }
 }
 
 /// Where a database's bytes live: a real file or a simulated disk.

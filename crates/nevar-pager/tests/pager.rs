@@ -267,9 +267,10 @@ fn writable_maps_advise_random_access_and_read_only_maps_do_not() {
     assert!(!flags.split(' ').any(|f| f == "rr"), "{flags}");
 }
 
-/// Growing the file sets up the grown range's page-table entries writable in one call
-/// (`MADV_POPULATE_WRITE`), so the writer's first store to each fresh page takes no fault. The
-/// bytes read as zeros, and pages below the old end keep what was written to them.
+/// Growing the file has the prefault thread set up the grown range's page-table entries
+/// writable in one call (`MADV_POPULATE_WRITE`), so the writer's first store to each fresh page
+/// takes no fault. The bytes read as zeros, and pages below the old end keep what was written
+/// to them.
 #[test]
 fn growth_prefaults_the_grown_pages_writable() {
     let dir = tempfile::tempdir().unwrap();
@@ -288,6 +289,7 @@ fn growth_prefaults_the_grown_pages_writable() {
     let before = smaps_kib(base, "Shared_Dirty") + smaps_kib(base, "Private_Dirty");
 
     pager.grow_to(first + 1).unwrap();
+    pager.wait_prefaulted();
     let grown = pager.file_pages() - first;
     assert!(grown >= 256, "a growth step is at least 1 MiB");
     let after = smaps_kib(base, "Shared_Dirty") + smaps_kib(base, "Private_Dirty");
