@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use crate::PageNo;
 use crate::dirty::Dirty;
 use crate::error::{PagerError, Result};
-use crate::prefault::{PrefaultJob, Prefaulter};
+use crate::prefault::{MAX_JOB, PrefaultJob, Prefaulter};
 use crate::segments::{Geometry, MAX_SEGMENTS};
 use crate::storage::{Region, Storage};
 
@@ -243,12 +243,16 @@ impl Pager {
             let k = self.geometry.segment_of(at);
             let end = to.min(self.geometry.end(k));
             let start = self.geometry.start(k);
-            if regions[k].prefaults() {
-                self.prefaulter.submit(PrefaultJob {
-                    region: Arc::clone(&regions[k]),
-                    offset: (at - start) as usize,
-                    len: (end - at) as usize,
-                });
+            let region = &regions[k];
+            let (offset, len) = ((at - start) as usize, (end - at) as usize);
+            if region.prefaults() {
+                for chunk in (0..len).step_by(MAX_JOB) {
+                    self.prefaulter.submit(PrefaultJob {
+                        region: Arc::clone(region),
+                        offset: offset + chunk,
+                        len: MAX_JOB.min(len - chunk),
+                    });
+                }
             }
             at = end;
         }

@@ -12,8 +12,9 @@
 //!
 //! Soundness does not depend on timing: the advice changes no byte, a page the writer reaches
 //! first simply faults as it would without the advice, and the mappings a job names stay alive
-//! (the job holds its region) until the job has run. The thread starts at the first job, so a
-//! read-only or never-growing database starts none, and it is joined when the pager drops.
+//! (the job holds its region) until the job has run or been dropped. The thread starts at the
+//! first job, so a read-only or never-growing database starts none, and it is joined when the
+//! pager drops.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
@@ -21,7 +22,12 @@ use std::thread::JoinHandle;
 
 use crate::storage::Region;
 
-/// Bytes of one region to prefault writable.
+/// The most bytes one job prefaults: one growth step at most, however large a growth (a
+/// multi-gigabyte value grows the file at once) is cut into jobs of this size.
+pub(crate) const MAX_JOB: usize = crate::pager::MAX_GROWTH as usize;
+
+/// Bytes of one region to prefault writable: at most [`MAX_JOB`], so that dropping the pager
+/// waits for no more than that.
 pub(crate) struct PrefaultJob {
     /// The mapping; held so it outlives the job.
     pub region: Arc<dyn Region>,
@@ -37,7 +43,8 @@ struct Queue {
     jobs: VecDeque<PrefaultJob>,
     /// A job has been taken off `jobs` and is running.
     running: bool,
-    /// The pager is dropping: the thread ends once `jobs` is empty.
+    /// The pager is dropping: the thread ends after the job it is running, if any; the jobs
+    /// still queued are dropped unrun (nobody will write their pages through this pager).
     closed: bool,
 }
 
@@ -99,8 +106,8 @@ impl Prefaulter {
 }
 
 impl Drop for Prefaulter {
-    /// Runs what is queued (each job is at most one growth step), then joins the thread, so no
-    /// thread outlives the pager that started it.
+    /// Closes the queue and joins the thread, which ends after the job it is running (at most
+    /// [`MAX_JOB`] bytes), so no thread outlives the pager that started it.
     fn drop(&mut self) {
         self.shared.lock().closed = true;
         self.shared.changed.notify_all();
@@ -112,10 +119,15 @@ impl Drop for Prefaulter {
     }
 }
 
-/// The thread: takes jobs in order until the queue is closed and empty.
+/// The thread: takes jobs in order until the queue is closed.
 fn work(shared: &Shared) {
     let mut queue = shared.lock();
     loop {
+        if queue.closed {
+            queue.jobs.clear();
+            shared.changed.notify_all();
+            return;
+        }
         if let Some(job) = queue.jobs.pop_front() {
             queue.running = true;
             drop(queue);
@@ -124,8 +136,6 @@ fn work(shared: &Shared) {
             queue = shared.lock();
             queue.running = false;
             shared.changed.notify_all();
-        } else if queue.closed {
-            return;
         } else {
             queue = shared.changed.wait(queue).expect("prefault queue lock");
         }
@@ -162,7 +172,7 @@ mod tests {
                 0,
                 "jobs overlap"
             );
-            std::thread::sleep(Duration::from_millis(5));
+            std::thread::sleep(Duration::from_millis(50));
             let name = std::thread::current().name().unwrap_or("").to_owned();
             self.threads.lock().unwrap().push(name);
             self.done.lock().unwrap().push(offset);
@@ -219,12 +229,16 @@ mod tests {
     }
 
     #[test]
-    fn drop_runs_the_queued_jobs_then_joins_and_releases_the_regions() {
+    fn drop_ends_the_running_job_drops_the_queued_ones_and_joins() {
         let region = recorder();
         let prefaulter = Prefaulter::default();
         submit_offsets(&prefaulter, &region, &[0, 8, 16, 24, 32, 40]);
         drop(prefaulter);
-        assert_eq!(region.done.lock().unwrap().len(), 6);
+        // Each job takes 50 ms and the six were queued in microseconds, so the thread was
+        // running at most the first when the queue closed.
+        let done = region.done.lock().unwrap().len();
+        assert!(done <= 1, "{done} jobs ran after the pager dropped");
+        assert_eq!(region.running.load(Ordering::SeqCst), 0, "a job still runs");
         assert_eq!(
             Arc::strong_count(&region),
             1,

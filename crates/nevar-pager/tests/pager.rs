@@ -300,4 +300,15 @@ fn growth_prefaults_the_grown_pages_writable() {
     assert!(pager.page(2).unwrap().iter().all(|&b| b == 0x5A));
     let fresh = pager.run(first, grown).unwrap();
     assert!(fresh.iter().all(|&b| b == 0));
+
+    // One growth far past a step (a large value) is prefaulted whole, in step-sized jobs.
+    let have = pager.file_pages();
+    let jump = 4 * MAX_GROWTH / PS as u64 + 7;
+    pager.grow_to(have + jump).unwrap();
+    pager.wait_prefaulted();
+    let jumped = smaps_kib(base, "Shared_Dirty") + smaps_kib(base, "Private_Dirty");
+    assert!(
+        jumped >= after + jump * PS as u64 / 1024,
+        "grown {jump} pages at once, dirty resident {after} kB -> {jumped} kB"
+    );
 }
