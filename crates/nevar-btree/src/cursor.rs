@@ -15,8 +15,10 @@ use crate::value::read_entry;
 /// its own miss, while prefetched together the misses overlap. A cursor therefore asks the
 /// store to prefetch the cells ahead of it in its leaf in batches: a small one where it lands
 /// (the search just read the slots, and a cursor may stop after one entry), then
-/// [`READ_AHEAD`] at a time; a batch that reaches the leaf's edge also prefetches the start of
-/// the next leaf. Measured in `docs/performance.md` ("Range reads").
+/// [`READ_AHEAD`] at a time. The first batch that ends within [`READ_AHEAD`] positions of the
+/// leaf's edge (so the batch after it would reach the edge) also prefetches the start of the
+/// next leaf, one batch before the crossing, which is the time that page's misses need.
+/// Measured in `docs/performance.md` ("Range reads", "The next leaf one batch earlier").
 const FIRST_READ_AHEAD: isize = 4;
 /// Cells prefetched per batch once a cursor moves (see [`FIRST_READ_AHEAD`]).
 const READ_AHEAD: isize = 8;
@@ -33,6 +35,8 @@ struct Cursor<'a> {
     /// The first position in the direction of travel whose cell has not been prefetched; the
     /// next read-ahead batch starts when `idx` reaches it.
     ahead: isize,
+    /// Whether the leaf after this one in the direction of travel has been prefetched.
+    next_leaf_asked: bool,
 }
 
 /// Where to place a cursor in its leaf after descending.
@@ -92,6 +96,7 @@ impl<'a> Cursor<'a> {
             idx,
             depth: desc.depth,
             ahead: idx,
+            next_leaf_asked: false,
         };
         cursor.settle(store, backward)?;
         cursor.read_ahead(store, backward, FIRST_READ_AHEAD);
@@ -141,6 +146,7 @@ impl<'a> Cursor<'a> {
                     }
                     self.idx = if backward { leaf.len() as isize - 1 } else { 0 };
                     self.ahead = self.idx;
+                    self.next_leaf_asked = false;
                     self.leaf = leaf;
                     return Ok(true);
                 }
@@ -165,7 +171,8 @@ impl<'a> Cursor<'a> {
     }
 
     /// Once the cursor has reached the end of the last batch, prefetches the cells of the next
-    /// `n` positions from here in the direction of travel (fewer at the leaf's edge).
+    /// `n` positions from here in the direction of travel (fewer at the leaf's edge), and the
+    /// next leaf once the leaf's edge is within a batch of this one's end.
     #[inline]
     fn read_ahead<S: PageStore + ?Sized>(&mut self, store: &'a S, backward: bool, n: isize) {
         let (from, to) = if backward {
@@ -187,14 +194,19 @@ impl<'a> Cursor<'a> {
                 store.prefetch(cell);
             }
         }
-        let reaches_edge = if backward { from <= 0 } else { to >= len };
-        if reaches_edge {
+        let near_edge = if backward {
+            from - READ_AHEAD <= 0
+        } else {
+            to + READ_AHEAD >= len
+        };
+        if near_edge && !self.next_leaf_asked {
+            self.next_leaf_asked = true;
             self.prefetch_next_leaf(store, backward);
         }
     }
 
     /// Prefetches the start (header and first slots) of the leaf after this one in the
-    /// direction of travel, when it has the same parent: a batch that reaches the leaf's edge
+    /// direction of travel, when it has the same parent: a batch that nears the leaf's edge
     /// means the scan may cross, and the crossing would otherwise wait for that page's misses
     /// one after another.
     #[inline]
