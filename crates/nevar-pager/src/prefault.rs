@@ -10,6 +10,11 @@
 //! 15-20 us to fill or copy one, so after its first pages the writer finds every page ready
 //! (`docs/performance.md`, "Growth prefaults in the background").
 //!
+//! The cost is the one the writer's own prefault had: the zeroed pages are dirty, so a sync
+//! after a growth step writes the whole step (at most `MAX_GROWTH`, 2 MiB) once, where faults
+//! would have dirtied only the pages used; durable commits, which rarely grow the file, did not
+//! move (`docs/performance.md`).
+//!
 //! Soundness does not depend on timing: the advice changes no byte, a page the writer reaches
 //! first simply faults as it would without the advice, and the mappings a job names stay alive
 //! (the job holds its region) until the job has run or been dropped. The thread starts at the
