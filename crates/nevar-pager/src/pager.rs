@@ -234,8 +234,8 @@ impl Pager {
 
     /// Has the grown bytes `[from, to)` prefaulted writable, segment by segment, by the
     /// prefault thread (see `prefault.rs` for why and why it is sound). It does not wait: the
-    /// writer starts on the step's first pages while the thread runs ahead of it. Nobody reads
-    /// the range yet (`file_pages` still ends before it), and the advice changes no byte.
+    /// writer starts on the step's first pages while the thread runs ahead of it, and the
+    /// advice changes no byte of them.
     fn prefault(&self, from: u64, to: u64) {
         let regions = self.regions.lock().expect("pager lock");
         let mut at = from;

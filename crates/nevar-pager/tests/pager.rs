@@ -247,6 +247,11 @@ fn smaps_kib(addr: usize, field: &str) -> u64 {
     value.trim_end_matches(" kB").parse().unwrap()
 }
 
+/// Kibibytes of the mapping that contains `addr` that are resident and dirty, shared or not.
+fn dirty_kib(addr: usize) -> u64 {
+    smaps_kib(addr, "Shared_Dirty") + smaps_kib(addr, "Private_Dirty")
+}
+
 /// A writable map gets no readahead (`rr` in smaps), so faults bring in page-sized page-cache
 /// folios and a write through the map dirties one page, not a readahead-sized folio. A
 /// read-only map keeps readahead for sequential readers.
@@ -286,13 +291,13 @@ fn growth_prefaults_the_grown_pages_writable() {
     dirty.insert(2, 1);
     pager.page_mut(&mut dirty, 2).unwrap().fill(0x5A);
     let base = pager.page(0).unwrap().as_ptr() as usize;
-    let before = smaps_kib(base, "Shared_Dirty") + smaps_kib(base, "Private_Dirty");
+    let before = dirty_kib(base);
 
     pager.grow_to(first + 1).unwrap();
     pager.wait_prefaulted();
     let grown = pager.file_pages() - first;
     assert!(grown >= 256, "a growth step is at least 1 MiB");
-    let after = smaps_kib(base, "Shared_Dirty") + smaps_kib(base, "Private_Dirty");
+    let after = dirty_kib(base);
     assert!(
         after >= before + grown * PS as u64 / 1024,
         "grown {grown} pages, dirty resident {before} kB -> {after} kB"
@@ -306,7 +311,7 @@ fn growth_prefaults_the_grown_pages_writable() {
     let jump = 4 * MAX_GROWTH / PS as u64 + 7;
     pager.grow_to(have + jump).unwrap();
     pager.wait_prefaulted();
-    let jumped = smaps_kib(base, "Shared_Dirty") + smaps_kib(base, "Private_Dirty");
+    let jumped = dirty_kib(base);
     assert!(
         jumped >= after + jump * PS as u64 / 1024,
         "grown {jump} pages at once, dirty resident {after} kB -> {jumped} kB"

@@ -47,8 +47,8 @@ fn growth_starts_one_prefault_thread_per_file_pager_and_drop_joins_it() {
     file.wait_prefaulted();
     assert_eq!(prefault_threads(), 1, "one thread serves every step");
     drop(file);
-    // Drop joins the thread (the unit tests in `prefault.rs` show it waits for the queue);
-    // the kernel removes a joined thread's task an instant after the join returns.
+    // Drop joins the thread (the unit tests in `prefault.rs` show it waits for the job in
+    // flight); the kernel removes a joined thread's task an instant after the join returns.
     let deadline = Instant::now() + Duration::from_secs(5);
     while prefault_threads() > 0 && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(1));
